@@ -1,0 +1,176 @@
+/**
+ * Choose and prepare the tensor backend.
+ *
+ * Order: tfjs-node-gpu (if it loads and sees a GPU) → tfjs-node → wasm (with the added kernels) → cpu.
+ * `GPLA_BACKEND=tensorflow|wasm|cpu` forces one and fails with the reason if it cannot load.
+ * The native packages are optionalDependencies: their install downloads libtensorflow, which fails on machines
+ * without internet, and npm then leaves them out. Every reason a faster backend was skipped is recorded.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ADDED_WASM_KERNELS, registerWasmKernels } from './wasm-kernels';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** The tfjs backend name now active. */
+  name: BackendName;
+  /** Which package provides it. */
+  provider: string;
+  /** tfjs version (and libtensorflow's for the native backend). */
+  version: string;
+  /** Whether a GPU is used. */
+  gpu: boolean;
+  /** wasm only: SIMD in use, thread count. */
+  simd?: boolean;
+  threads?: number;
+  /** Kernels this package added to the backend. */
+  addedKernels: string[];
+  /** Why each faster candidate was not used. */
+  skipped: { candidate: string; reason: string }[];
+}
+
+let active: BackendInfo | null = null;
+
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0];
+}
+
+function tryRequire(pkg: string): { ok: true; mod: unknown } | { ok: false; reason: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return { ok: true, mod: require(pkg) };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'MODULE_NOT_FOUND' && errorText(e).includes(`'${pkg}'`)) {
+      return { ok: false, reason: `${pkg} is not installed (optional dependency; its install needs internet to fetch libtensorflow)` };
+    }
+    return { ok: false, reason: `${pkg} failed to load: ${errorText(e)}` };
+  }
+}
+
+async function tryNative(skipped: BackendInfo['skipped'], pkg: string, needGpu: boolean): Promise<BackendInfo | null> {
+  const loaded = tryRequire(pkg);
+  if (!loaded.ok) {
+    skipped.push({ candidate: pkg, reason: loaded.reason });
+    return null;
+  }
+  try {
+    if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
+    await tf.ready();
+    const mod = loaded.mod as { version?: { 'tfjs-node'?: string } };
+    const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string; isUsingGpuDevice?: () => boolean } })
+      .binding;
+    const gpu = needGpu ? Boolean(binding?.isUsingGpuDevice?.()) : false;
+    if (needGpu && !gpu) {
+      skipped.push({ candidate: pkg, reason: `${pkg} loaded but sees no GPU (CUDA 11.2 + cuDNN 8.1 needed)` });
+      return null;
+    }
+    return {
+      name: 'tensorflow',
+      provider: pkg,
+      version: `tfjs ${tf.version.tfjs}, libtensorflow ${binding?.TF_Version ?? mod.version?.['tfjs-node'] ?? '?'}`,
+      gpu,
+      addedKernels: [],
+      skipped,
+    };
+  } catch (e) {
+    skipped.push({ candidate: pkg, reason: `${pkg} loaded but the backend failed: ${errorText(e)}` });
+    return null;
+  }
+}
+
+async function tryWasm(skipped: BackendInfo['skipped']): Promise<BackendInfo | null> {
+  const loaded = tryRequire('@tensorflow/tfjs-backend-wasm');
+  if (!loaded.ok) {
+    skipped.push({ candidate: 'wasm', reason: loaded.reason });
+    return null;
+  }
+  try {
+    registerWasmKernels();
+    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+    await tf.ready();
+    const wasmMod = loaded.mod as { version_wasm?: string };
+    const b = tf.backend() as unknown as { wasm: { _get_threads_count?: () => number } };
+    const threads = b.wasm._get_threads_count?.() ?? 1;
+    return {
+      name: 'wasm',
+      provider: '@tensorflow/tfjs-backend-wasm',
+      version: `tfjs ${tf.version.tfjs}, backend-wasm ${wasmMod.version_wasm ?? '?'}`,
+      gpu: false,
+      // Node 20 has wasm SIMD; tfjs picks tfjs-backend-wasm-simd.wasm when the feature test passes.
+      simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+      // tfjs disables wasm threads under Node (its multithread check returns false; tfjs issue 3830).
+      threads: Math.max(1, threads),
+      addedKernels: [...ADDED_WASM_KERNELS],
+      skipped,
+    };
+  } catch (e) {
+    skipped.push({ candidate: 'wasm', reason: `wasm backend failed to start: ${errorText(e)}` });
+    return null;
+  }
+}
+
+async function useCpu(skipped: BackendInfo['skipped']): Promise<BackendInfo> {
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return { name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', version: `tfjs ${tf.version.tfjs}`, gpu: false, addedKernels: [], skipped };
+}
+
+/** Reads GPLA_BACKEND (or the argument) and validates it. */
+export function requestedBackend(value: string | undefined = process.env.GPLA_BACKEND): BackendName | 'auto' {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'tensorflow' || value === 'wasm' || value === 'cpu') return value;
+  throw new Error(`GPLA_BACKEND must be one of tensorflow, wasm, cpu (or unset for auto), got "${value}"`);
+}
+
+/**
+ * Selects the fastest working backend (or the forced one) and makes it active. Idempotent for the same request:
+ * later calls return the first result.
+ */
+export async function initBackend(request: BackendName | 'auto' = requestedBackend()): Promise<BackendInfo> {
+  if (active && (request === 'auto' || request === active.name)) return active;
+  const skipped: BackendInfo['skipped'] = [];
+  let info: BackendInfo | null = null;
+  if (request === 'auto' || request === 'tensorflow') {
+    info = (await tryNative(skipped, '@tensorflow/tfjs-node-gpu', true)) ?? (await tryNative(skipped, '@tensorflow/tfjs-node', false));
+    if (!info && request === 'tensorflow') {
+      throw new Error(`GPLA_BACKEND=tensorflow but no native backend loaded:\n${skipped.map((s) => `  - ${s.reason}`).join('\n')}`);
+    }
+  }
+  if (!info && (request === 'auto' || request === 'wasm')) {
+    info = await tryWasm(skipped);
+    if (!info && request === 'wasm') {
+      throw new Error(`GPLA_BACKEND=wasm but the wasm backend did not start: ${skipped[skipped.length - 1].reason}`);
+    }
+  }
+  if (!info) info = await useCpu(skipped);
+  active = info;
+  return info;
+}
+
+/** The active backend's description, or null before initBackend. */
+export function backendInfo(): BackendInfo | null {
+  return active;
+}
+
+/** Switches to a named backend (tests compare wasm against cpu). Resets the cached selection. */
+export async function switchBackend(name: BackendName): Promise<BackendInfo> {
+  active = null;
+  return initBackend(name);
+}
+
+/** A one-paragraph human description. */
+export function describeBackend(info: BackendInfo): string {
+  const lines = [
+    `backend: ${info.name} (${info.provider})`,
+    `version: ${info.version}`,
+    `gpu: ${info.gpu ? 'yes' : 'no'}`,
+  ];
+  if (info.name === 'wasm') {
+    lines.push(`simd: ${info.simd ? 'yes' : 'no'}, threads: ${info.threads}`);
+    lines.push(`added kernels: ${info.addedKernels.join(', ')}`);
+  }
+  for (const s of info.skipped) lines.push(`not used: ${s.candidate}: ${s.reason}`);
+  return lines.join('\n');
+}

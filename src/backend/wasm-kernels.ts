@@ -1,0 +1,228 @@
+/**
+ * Kernels added to the tfjs `wasm` backend so that it can train.
+ *
+ * Stock tfjs-backend-wasm 4.22 lacks `UnsortedSegmentSum` (the gradient of `gather`, so every embedding) and
+ * `Conv2DBackpropFilter` (every conv weight gradient), and its `BatchMatMul` only reaches XNNPACK for plain 2-D
+ * products: transposed or batched products (every matmul gradient, every attention product) fall into a scalar
+ * loop at 1–3 GFLOP/s (measured, see ../../../shared/reference/stack.md). The kernels here keep all products on
+ * the XNNPACK path by transposing explicitly and by running batched products as per-batch 2-D products on views
+ * into the wasm heap (no copies).
+ *
+ * Everything works on the backend's own heap: `dataIdMap` gives each tensor's id and byte offset, and
+ * `wasm.tfjs.registerTensor` lets us register a view (a slice of an existing buffer) under a fresh id.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's BackendWasm that these kernels use (it is not exported as a type). */
+interface WasmBackend {
+  wasm: {
+    cwrap: (name: string, ret: null, args: string[]) => (...args: unknown[]) => void;
+    HEAPF32: Float32Array;
+    HEAP32: Int32Array;
+    tfjs: { registerTensor: (id: number, size: number, offset: number) => void; disposeData: (id: number) => void };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; shape: number[]; dtype: string } };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+let wasmBatchMatMul: ((...args: unknown[]) => void) | null = null;
+
+const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Registers a view of `size` floats at byte `offset` of the heap under a fresh wasm tensor id. */
+function registerView(backend: WasmBackend, offset: number, size: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, offset);
+  return id;
+}
+
+function runKernel(name: string, backend: WasmBackend, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`wasm backend has no ${name} kernel`);
+  return kernel.kernelFunc({ inputs, backend: backend as never, attrs }) as tf.TensorInfo;
+}
+
+/** Physically transposes the last two axes (wasm Transpose kernel, O(n²), cheap next to the O(n³) product). */
+function transposeLastTwo(backend: WasmBackend, x: tf.TensorInfo): tf.TensorInfo {
+  const r = x.shape.length;
+  const perm = [...Array(r - 2).keys(), r - 1, r - 2];
+  return runKernel('Transpose', backend, { x }, { perm });
+}
+
+/** A plain (non-transposed) product of a [1, m, k] view with a [1, k, n] view: the XNNPACK path. */
+function plainProduct(backend: WasmBackend, aId: number, m: number, k: number, bId: number, n: number, outId: number) {
+  wasmBatchMatMul!(aId, shapeBytes([1, m, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId);
+}
+
+function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo {
+  const backend = anyBackend as WasmBackend;
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  let a = inputs.a as tf.TensorInfo;
+  let b = inputs.b as tf.TensorInfo;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new Error(`BatchMatMul: only float32 is supported on wasm, got ${a.dtype} x ${b.dtype}`);
+  }
+  const temps: tf.TensorInfo[] = [];
+  if (transposeA) temps.push((a = transposeLastTwo(backend, a)));
+  if (transposeB) temps.push((b = transposeLastTwo(backend, b)));
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
+  const [k2, n] = [b.shape[rb - 2], b.shape[rb - 1]];
+  if (k !== k2) {
+    throw new Error(
+      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${inputs.a.shape}] and [${inputs.b.shape}] ` +
+        `with transposeA=${transposeA}, transposeB=${transposeB}`,
+    );
+  }
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const batch = sizeOf(outer);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  const aInfo = backend.dataIdMap.get(a.dataId);
+  const bInfo = backend.dataIdMap.get(b.dataId);
+  const outInfo = backend.dataIdMap.get(out.dataId);
+
+  if (batchB === 1) {
+    // Shared right operand (a dense layer on a batch): one [batchA·m, k]·[k, n] product.
+    plainProduct(backend, aInfo.id, batchA * m, k, bInfo.id, n, outInfo.id);
+  } else if (batchA === batchB || batchA === 1) {
+    // Batched product (attention): one 2-D product per batch, on views into the heap.
+    const views: number[] = [];
+    for (let i = 0; i < batch; i++) {
+      const ai = batchA === 1 ? aInfo.id : registerView(backend, aInfo.memoryOffset + i * m * k * 4, m * k);
+      const bi = registerView(backend, bInfo.memoryOffset + i * k * n * 4, k * n);
+      const oi = registerView(backend, outInfo.memoryOffset + i * m * n * 4, m * n);
+      plainProduct(backend, ai, m, k, bi, n, oi);
+      if (batchA !== 1) views.push(ai);
+      views.push(bi, oi);
+    }
+    for (const id of views) backend.wasm.tfjs.disposeData(id);
+  } else {
+    // General broadcasting of batch dims (not used by the models): fall back to the stock scalar loop.
+    wasmBatchMatMul!(
+      aInfo.id, shapeBytes([batchA, m, k]), 3, bInfo.id, shapeBytes([batchB, k, n]), 3, false, false, outInfo.id,
+    );
+  }
+  for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+}
+
+/**
+ * dW = Σ_b Σ_{oh,ow} x[b, oh·s + i − pt, ow·s + j − pl, c] · dy[b, oh, ow, o], computed as a convolution of the
+ * transposed inputs: x' = x transposed to [C, H, W, B] convolved with dy' = dy transposed to [OH, OW, B, O] at
+ * dilation = stride gives [C, KH, KW, O]. The convolution runs on XNNPACK.
+ */
+function conv2DBackpropFilter({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo {
+  const backend = anyBackend as WasmBackend;
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast',
+  );
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const [, H, W] = x.shape;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  // Rows/cols needed: i + (oh−1)·sh − pt for i < kh. Pad the far side to reach them, or crop what is never read.
+  const needH = kh + (oh - 1) * sh - pt;
+  const needW = kw + (ow - 1) * sw - pl;
+  let xNHWC = x;
+  const temps: tf.TensorInfo[] = [];
+  if (needH < H || needW < W) {
+    const size = [x.shape[0], Math.min(H, needH), Math.min(W, needW), x.shape[3]];
+    xNHWC = runKernel('Slice', backend, { x }, { begin: [0, 0, 0, 0], size });
+    temps.push(xNHWC);
+  }
+  const pb = Math.max(0, needH - H);
+  const pr = Math.max(0, needW - W);
+  const xT = runKernel('Transpose', backend, { x: xNHWC }, { perm: [3, 1, 2, 0] });
+  const dyT = runKernel('Transpose', backend, { x: dy }, { perm: [1, 2, 0, 3] });
+  temps.push(xT, dyT);
+  const convPad: tf.backend_util.ExplicitPadding = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
+  const conv = runKernel('Conv2D', backend, { x: xT, filter: dyT }, {
+    strides: [1, 1], pad: convPad as never, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined as never,
+  });
+  temps.push(conv);
+  const dw = runKernel('Transpose', backend, { x: conv }, { perm: [1, 2, 0, 3] });
+  for (const t of temps) backend.disposeData(t.dataId);
+  return dw;
+}
+
+/** Scatter-add of rows: out[segmentIds[i]] += x[i]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
+function unsortedSegmentSum({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo {
+  const backend = anyBackend as WasmBackend;
+  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = attrs as { numSegments: number };
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: unsupported dtype ${x.dtype}`);
+  const idsRank = segmentIds.shape.length;
+  const nIds = sizeOf(segmentIds.shape);
+  const rowSize = sizeOf(x.shape.slice(idsRank));
+  const out = backend.makeOutput([numSegments, ...x.shape.slice(idsRank)], x.dtype);
+  // Read views only after every allocation: a heap growth replaces the underlying buffer.
+  const heap = x.dtype === 'float32' ? backend.wasm.HEAPF32 : backend.wasm.HEAP32;
+  const xOff = backend.dataIdMap.get(x.dataId).memoryOffset >> 2;
+  const idOff = backend.dataIdMap.get(segmentIds.dataId).memoryOffset >> 2;
+  const outOff = backend.dataIdMap.get(out.dataId).memoryOffset >> 2;
+  const ids = backend.wasm.HEAP32;
+  heap.fill(0, outOff, outOff + numSegments * rowSize);
+  for (let i = 0; i < nIds; i++) {
+    const s = ids[idOff + i];
+    if (s < 0 || s >= numSegments) continue;
+    const src = xOff + i * rowSize;
+    const dst = outOff + s * rowSize;
+    for (let j = 0; j < rowSize; j++) heap[dst + j] += heap[src + j];
+  }
+  return out;
+}
+
+/** The kernels this module adds to `wasm`, by tfjs kernel name. */
+export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum'] as const;
+
+/**
+ * Registers the added kernels on the `wasm` backend (idempotent). `registerKernel` throws on a name already
+ * registered, so the stock BatchMatMul is unregistered first; its cwrap'd C function is reused for the 2-D product.
+ */
+export function registerWasmKernels(): void {
+  const stock = tf.getKernel('BatchMatMul', 'wasm');
+  if (stock && (stock as { gplaAdded?: boolean }).gplaAdded) return;
+  if (stock) tf.unregisterKernel('BatchMatMul', 'wasm');
+  const bmm: tf.KernelConfig & { gplaAdded: boolean } = {
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    setupFunc: (backend: unknown) => {
+      const b = backend as WasmBackend;
+      wasmBatchMatMul = b.wasm.cwrap('BatchMatMul', null, [
+        'number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number',
+      ]);
+    },
+    kernelFunc: batchMatMul as tf.KernelFunc,
+    gplaAdded: true,
+  };
+  tf.registerKernel(bmm);
+  // setupFunc runs when a backend initialises; if wasm is already up, run it now.
+  const live = tf.engine().registry['wasm'] as unknown;
+  if (live) bmm.setupFunc!(live as tf.KernelBackend);
+  for (const [name, fn] of [
+    ['Conv2DBackpropFilter', conv2DBackpropFilter],
+    ['UnsortedSegmentSum', unsortedSegmentSum],
+  ] as const) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc });
+  }
+}
