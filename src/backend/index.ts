@@ -114,6 +114,8 @@ async function tryWasm(skipped: BackendInfo['skipped']): Promise<BackendInfo | n
 async function useCpu(skipped: BackendInfo['skipped']): Promise<BackendInfo> {
   await tf.setBackend('cpu');
   await tf.ready();
+  // The cpu backend prints a banner recommending tfjs-node on first use; the reason is already in `skipped`.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', version: `tfjs ${tf.version.tfjs}`, gpu: false, addedKernels: [], skipped };
 }
 

@@ -76,7 +76,7 @@ function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Ten
   const [k2, n] = [b.shape[rb - 2], b.shape[rb - 1]];
   if (k !== k2) {
     throw new Error(
-      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${inputs.a.shape}] and [${inputs.b.shape}] ` +
+      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${inputs.a?.shape}] and [${inputs.b?.shape}] ` +
         `with transposeA=${transposeA}, transposeB=${transposeB}`,
     );
   }
@@ -191,8 +191,58 @@ function unsortedSegmentSum({ inputs, backend: anyBackend, attrs }: KernelArgs):
   return out;
 }
 
-/** The kernels this module adds to `wasm`, by tfjs kernel name. */
-export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum'] as const;
+/**
+ * Strided slice copy of any rank. The stock wasm Slice handles ranks 2–4 with one `subarray` copy per innermost row
+ * and falls back to the generic per-element CPU path for rank ≥ 5 (a [B, S, 3, H, dh] q/k/v split took half of a
+ * training step). Here the trailing axes that are taken whole are merged with the last partial one into one
+ * contiguous run, so each copy moves as many floats as possible.
+ */
+function slice({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo {
+  const backend = anyBackend as WasmBackend;
+  const x = inputs.x as tf.TensorInfo;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
+  if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`Slice: unsupported dtype ${x.dtype} on wasm`);
+  const out = backend.makeOutput(size, x.dtype);
+  const total = sizeOf(size);
+  if (total === 0) return out;
+  const heap = x.dtype === 'float32' ? backend.wasm.HEAPF32 : backend.wasm.HEAP32;
+  const xOff = backend.dataIdMap.get(x.dataId).memoryOffset >> 2;
+  const outOff = backend.dataIdMap.get(out.dataId).memoryOffset >> 2;
+  const shape = x.shape;
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  // Innermost contiguous run: all trailing axes taken whole, times the first partial axis from the end.
+  let axis = rank - 1;
+  while (axis > 0 && begin[axis] === 0 && size[axis] === shape[axis]) axis--;
+  const run = size[axis] * strides[axis];
+  if (run === total) {
+    let off = 0;
+    for (let i = 0; i < rank; i++) off += begin[i] * strides[i];
+    heap.copyWithin(outOff, xOff + off, xOff + off + total);
+    return out;
+  }
+  // Odometer over the axes before `axis`.
+  const idx = new Array<number>(axis).fill(0);
+  let dst = outOff;
+  for (;;) {
+    let src = xOff + begin[axis] * strides[axis];
+    for (let i = 0; i < axis; i++) src += (begin[i] + idx[i]) * strides[i];
+    if (run < 16) for (let j = 0; j < run; j++) heap[dst + j] = heap[src + j];
+    else heap.copyWithin(dst, src, src + run);
+    dst += run;
+    let i = axis - 1;
+    while (i >= 0 && ++idx[i] === size[i]) idx[i--] = 0;
+    if (i < 0) break;
+  }
+  return out;
+}
+
+/** The kernels this module adds to (or replaces on) `wasm`, by tfjs kernel name. */
+export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice'] as const;
 
 /**
  * Registers the added kernels on the `wasm` backend (idempotent). `registerKernel` throws on a name already
@@ -221,6 +271,7 @@ export function registerWasmKernels(): void {
   for (const [name, fn] of [
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['UnsortedSegmentSum', unsortedSegmentSum],
+    ['Slice', slice],
   ] as const) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc });

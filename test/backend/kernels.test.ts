@@ -1,0 +1,129 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { switchBackend } from '../../src/backend';
+import { Rng } from '../../src/util/rng';
+
+/** ‖a − b‖ / ‖b‖ over all elements. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'length mismatch');
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** Runs `fn` on wasm and on cpu from the same inputs (plain arrays) and returns both outputs. */
+async function onBoth(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: Float32Array; shape: number[] }> {
+  await switchBackend('wasm');
+  const w = tf.tidy(fn);
+  const wasm = (await w.data()) as Float32Array;
+  const shape = w.shape;
+  w.dispose();
+  await switchBackend('cpu');
+  const c = tf.tidy(fn);
+  const cpu = (await c.data()) as Float32Array;
+  assert.deepEqual(c.shape, shape, 'output shapes differ between wasm and cpu');
+  c.dispose();
+  return { wasm, cpu, shape };
+}
+
+const randn = (rng: Rng, shape: number[]) => rng.normals(shape.reduce((a, b) => a * b, 1));
+
+describe('backend: kernels added to wasm match the cpu backend', () => {
+  after(async () => {
+    await switchBackend('wasm');
+  });
+
+  const matmulCases: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [
+    { a: [7, 5], b: [5, 3], tA: false, tB: false },
+    { a: [5, 7], b: [5, 3], tA: true, tB: false },
+    { a: [7, 5], b: [3, 5], tA: false, tB: true },
+    { a: [5, 7], b: [3, 5], tA: true, tB: true },
+    { a: [4, 9, 6], b: [4, 6, 8], tA: false, tB: false },
+    { a: [4, 6, 9], b: [4, 8, 6], tA: true, tB: true },
+    { a: [2, 3, 9, 6], b: [2, 3, 6, 5], tA: false, tB: false },
+    { a: [6, 9, 6], b: [1, 6, 5], tA: false, tB: false },
+    { a: [1, 9, 6], b: [6, 6, 5], tA: false, tB: false },
+    { a: [64, 33, 17], b: [64, 33, 17], tA: false, tB: true },
+  ];
+  for (const c of matmulCases) {
+    it(`BatchMatMul [${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''}`, async () => {
+      const rng = new Rng(11);
+      const a = randn(rng, c.a);
+      const b = randn(rng, c.b);
+      const r = await onBoth(() => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.tA, c.tB));
+      assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
+    });
+  }
+
+  const segCases = [
+    { rows: 10, cols: 4, segments: 6 },
+    { rows: 100, cols: 32, segments: 17 },
+    { rows: 3, cols: 1, segments: 8 },
+  ];
+  for (const c of segCases) {
+    it(`UnsortedSegmentSum ${c.rows}×${c.cols} into ${c.segments} segments (with out-of-range ids dropped)`, async () => {
+      const rng = new Rng(5);
+      const x = randn(rng, [c.rows, c.cols]);
+      const ids = Array.from({ length: c.rows }, () => rng.int(c.segments + 2) - 1); // includes −1 and numSegments
+      const r = await onBoth(() => tf.unsortedSegmentSum(tf.tensor(x, [c.rows, c.cols]), tf.tensor1d(ids, 'int32'), c.segments));
+      assert.deepEqual(r.shape, [c.segments, c.cols]);
+      assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
+    });
+  }
+
+  it('UnsortedSegmentSum equals a hand computation', async () => {
+    await switchBackend('wasm');
+    const out = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([2, 0, 2], 'int32'), 3);
+    assert.deepEqual(Array.from(await out.data()), [3, 4, 0, 0, 6, 8]);
+    out.dispose();
+  });
+
+  it('Slice of ranks 1–6 with random begin/size (contiguous and strided runs)', async () => {
+    const rng = new Rng(21);
+    for (let rank = 1; rank <= 6; rank++) {
+      for (let trial = 0; trial < 6; trial++) {
+        const shape = Array.from({ length: rank }, () => 1 + rng.int(5));
+        const begin = shape.map((d) => rng.int(d));
+        const size = shape.map((d, i) => (rng.random() < 0.3 ? d - begin[i] : 1 + rng.int(d - begin[i])));
+        const x = randn(rng, shape);
+        const r = await onBoth(() => tf.slice(tf.tensor(x, shape), begin, size));
+        assert.deepEqual(r.shape, size);
+        assert.deepEqual(Array.from(r.wasm), Array.from(r.cpu), `slice of [${shape}] at [${begin}] size [${size}]`);
+      }
+    }
+  });
+
+  const convCases: { x: number[]; k: number; cout: number; stride: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 8, 8, 3], k: 3, cout: 5, stride: 1, pad: 'same' },
+    { x: [2, 9, 9, 3], k: 3, cout: 4, stride: 2, pad: 'same' },
+    { x: [3, 16, 16, 3], k: 4, cout: 8, stride: 4, pad: 'valid' },
+    { x: [1, 7, 11, 2], k: 3, cout: 3, stride: 2, pad: 'valid' },
+    { x: [2, 10, 10, 6], k: 5, cout: 7, stride: 3, pad: 'same' },
+  ];
+  for (const c of convCases) {
+    it(`Conv2DBackpropFilter x [${c.x}] k${c.k} stride ${c.stride} ${c.pad}`, async () => {
+      const rng = new Rng(3);
+      const x = randn(rng, c.x);
+      const fShape = [c.k, c.k, c.x[3], c.cout];
+      const f = randn(rng, fShape);
+      // dL/dW of Σ conv(x, W)·R for a fixed random R: the conv weight gradient with a non-trivial dy.
+      let dyShape: number[] = [];
+      await switchBackend('cpu');
+      tf.tidy(() => {
+        dyShape = tf.conv2d(tf.tensor4d(x, c.x as never), tf.tensor4d(f, fShape as never), c.stride, c.pad).shape;
+      });
+      const R = randn(rng, dyShape);
+      const r = await onBoth(() =>
+        tf.grad((w: tf.Tensor) =>
+          tf.conv2d(tf.tensor4d(x, c.x as never), w as tf.Tensor4D, c.stride, c.pad).mul(tf.tensor(R, dyShape)).sum(),
+        )(tf.tensor4d(f, fShape as never)),
+      );
+      assert.deepEqual(r.shape, fShape);
+      assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
+    });
+  }
+});
