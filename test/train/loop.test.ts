@@ -28,7 +28,7 @@ describe('train/optim: AdamW, schedule, clipping', () => {
   });
 
   it('one AdamW step equals the hand computation (bias-corrected first step is lr·sign(g), plus decoupled decay)', async () => {
-    const p = new Map([['w', tf.variable(tf.tensor2d([[1, -2]]))], ['b', tf.variable(tf.tensor1d([0.5]))]]);
+    const p = new Map<string, tf.Variable>([['w', tf.variable(tf.tensor2d([[1, -2]]))], ['b', tf.variable(tf.tensor1d([0.5]))]]);
     const opt = new AdamW({ beta1: 0.9, beta2: 0.95, eps: 0, weightDecay: 0.1 });
     opt.step(p, { w: tf.tensor2d([[0.3, -4]]), b: tf.tensor1d([2]) }, 0.01);
     // m̂ = g, v̂ = g² → update = g/|g| = sign(g); w has rank 2 so it also decays by lr·wd·w.
