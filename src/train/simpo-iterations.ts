@@ -1,0 +1,169 @@
+/**
+ * GPLA's preference iterations (offline preference learning, method.md §3):
+ *
+ *   repeat R times:
+ *     for every training sample, sample K candidate sub-tasks from the current planner (temperature, top-p);
+ *     score each candidate with the frozen grounding model against the sample's image and recorded trajectory;
+ *     keep best vs worst as (chosen, rejected) — ties and small margins dropped;
+ *     update the planner with SimPO on these pairs (no reference model).
+ *
+ * The planner and the grounding model enter through two small interfaces, so the loop is tested on a toy policy
+ * whose optimum is known, and the real models plug in through adapters (src/experiments/).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng';
+import { simpoLoss } from './losses';
+import { logMetrics, train, type TrainConfig } from './loop';
+import { buildPreferencePairs, type PairingOptions, type PreferencePair, type ScoredCandidate } from './preference';
+
+/** What the preference loop needs from a planner. */
+export interface PreferencePolicy<S> {
+  params: Map<string, tf.Variable>;
+  /** K sampled completions per sample (all randomness from rng). */
+  sample(samples: S[], k: number, opts: { temperature: number; topP: number }, rng: Rng): string[][];
+  /** Length-normalised (mean per-token) log-probability of each completion given its sample's prompt; differentiable. */
+  meanLogProb(samples: S[], completions: string[]): tf.Tensor1D;
+}
+
+/** What the preference loop needs from the grounding model: a score per (sample, candidate text). */
+export interface CandidateScorer<S> {
+  score(samples: S[], texts: string[][]): number[][];
+}
+
+export interface SimpoConfig {
+  iterations: number;
+  /** Candidates sampled per sample (K). */
+  candidates: number;
+  temperature: number;
+  topP: number;
+  /** SimPO β (reference default 2.0) and γ/β (0.5 suggested as a start). */
+  beta: number;
+  gammaBetaRatio: number;
+  pairing: Partial<PairingOptions>;
+  /** Optimisation per iteration: steps over random minibatches of pairs. */
+  stepsPerIteration: number;
+  batchSize: number;
+  peakLr: number;
+  warmupSteps: number;
+  clipNorm: number;
+  weightDecay: number;
+}
+
+export interface IterationLog {
+  iteration: number;
+  /** Mean grounding score of the chosen candidates (the quantity GPLA pushes up). */
+  chosenScore: number;
+  /** Mean grounding score of all sampled candidates (the planner's average groundedness). */
+  candidateScore: number;
+  /** Mean chosen − rejected score over kept pairs. */
+  margin: number;
+  pairs: number;
+  /** Share of samples dropped as ties. */
+  tieShare: number;
+  /** Share of distinct texts among all candidates (diversity of sampling). */
+  distinctShare: number;
+  finalLoss: number;
+  examples: { sample: number; candidates: ScoredCandidate[] }[];
+}
+
+interface IterationData {
+  candidates: ScoredCandidate[][];
+  pairs: PreferencePair[];
+  ties: number;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** Samples and scores candidates for every sample, in chunks so memory stays bounded. */
+function sampleAndScore<S>(policy: PreferencePolicy<S>, scorer: CandidateScorer<S>, samples: S[], cfg: SimpoConfig, rng: Rng, chunk = 32): ScoredCandidate[][] {
+  const out: ScoredCandidate[][] = [];
+  for (let i = 0; i < samples.length; i += chunk) {
+    const part = samples.slice(i, i + chunk);
+    const texts = policy.sample(part, cfg.candidates, { temperature: cfg.temperature, topP: cfg.topP }, rng);
+    const scores = scorer.score(part, texts);
+    texts.forEach((list, j) => out.push(list.map((text, c) => ({ text, score: scores[j][c] }))));
+  }
+  return out;
+}
+
+/**
+ * Runs the iterations in place on `policy.params`. Each iteration's candidates and pairs are saved under
+ * `<runDir>/simpo/<name>/iter-<r>.json`, and its optimisation checkpoints through the training loop, so an
+ * interrupted run resumes where it stopped with the same result.
+ */
+export async function runSimpoIterations<S>(
+  name: string,
+  policy: PreferencePolicy<S>,
+  scorer: CandidateScorer<S>,
+  samples: S[],
+  cfg: SimpoConfig,
+  opts: { runDir: string; seed: number; resume: boolean; progress?: TrainConfig['progress']; examples?: number },
+): Promise<IterationLog[]> {
+  const dir = path.join(opts.runDir, 'simpo', name);
+  fs.mkdirSync(dir, { recursive: true });
+  const logs: IterationLog[] = [];
+  for (let r = 1; r <= cfg.iterations; r++) {
+    const file = path.join(dir, `iter-${r}.json`);
+    const rng = new Rng(opts.seed * 1009 + r);
+    let data: IterationData;
+    if (opts.resume && fs.existsSync(file)) {
+      data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } else {
+      const candidates = sampleAndScore(policy, scorer, samples, cfg, rng);
+      const paired = buildPreferencePairs(candidates, cfg.pairing);
+      data = { candidates, pairs: paired.pairs, ties: paired.ties };
+      const tmp = `${file}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(data));
+      fs.renameSync(tmp, file);
+    }
+    const { candidates, pairs } = data;
+    let finalLoss = NaN;
+    if (pairs.length > 0) {
+      const result = await train(
+        {
+          name: `simpo-${name}-iter${r}`,
+          params: policy.params,
+          nextBatch: (brng) => Array.from({ length: Math.min(cfg.batchSize, pairs.length) }, () => pairs[brng.int(pairs.length)]),
+          loss: (batch) => {
+            const ss = batch.map((p) => samples[p.sample]);
+            const chosen = policy.meanLogProb(ss, batch.map((p) => p.chosen.text));
+            const rejected = policy.meanLogProb(ss, batch.map((p) => p.rejected.text));
+            return simpoLoss(chosen, rejected, cfg.beta, cfg.gammaBetaRatio);
+          },
+        },
+        {
+          steps: cfg.stepsPerIteration,
+          peakLr: cfg.peakLr,
+          warmupSteps: cfg.warmupSteps,
+          finalLr: cfg.peakLr * 0.1,
+          optimizer: { weightDecay: cfg.weightDecay },
+          clipNorm: cfg.clipNorm,
+          seed: opts.seed * 7919 + r,
+          runDir: opts.runDir,
+          checkpointEvery: 0,
+          validateEvery: 0,
+          resume: opts.resume,
+          progress: opts.progress,
+        },
+      );
+      finalLoss = result.finalLoss;
+    }
+    const all = candidates.flat();
+    const log: IterationLog = {
+      iteration: r,
+      chosenScore: mean(pairs.map((p) => p.chosen.score)),
+      candidateScore: mean(all.map((c) => c.score)),
+      margin: mean(pairs.map((p) => p.margin)),
+      pairs: pairs.length,
+      tieShare: candidates.length ? data.ties / candidates.length : 0,
+      distinctShare: all.length ? new Set(all.map((c) => c.text)).size / all.length : 0,
+      finalLoss,
+      examples: candidates.slice(0, opts.examples ?? 3).map((c, sample) => ({ sample, candidates: c })),
+    };
+    logs.push(log);
+    logMetrics(opts.runDir, { task: `simpo-${name}`, kind: 'simpo', ...log });
+  }
+  return logs;
+}
