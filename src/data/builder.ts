@@ -1,0 +1,277 @@
+/**
+ * TFDS builder folders (`<name>/<version>/`): `dataset_info.json` (splits with `shardLengths` as strings),
+ * `features.json` (the FeaturesDict), and shards `<name>-<split>.tfrecord-XXXXX-of-YYYYY`. The reader takes the
+ * shard list and counts from dataset_info.json, checks the spec, and iterates episodes (seeded shuffling of shards
+ * and of episodes within a window, a split by episode id, a limit). The writer produces the same layout.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Rng } from '../util/rng';
+import { DataError } from './errors';
+import type { Episode } from './episode';
+import { decodeEpisode, encodeEpisode, HIERARCHY_KEYS, STEP_SPEC } from './languagetable';
+import { readTFRecords, writeTFRecordFile, type ReadStats } from './tfrecord';
+
+export { decodeEpisode, encodeEpisode };
+
+export interface BuilderMeta {
+  name: string;
+  version?: string;
+  split?: string;
+  imageShape: [number, number];
+  hierarchy: boolean;
+  description?: string;
+}
+
+export function shardFileName(name: string, split: string, index: number, numShards: number): string {
+  const pad = (n: number) => String(n).padStart(5, '0');
+  return `${name}-${split}.tfrecord-${pad(index)}-of-${pad(numShards)}`;
+}
+
+/** The FeaturesDict of a LanguageTable episode in TFDS's features.json form (plus the hierarchy keys if present). */
+export function featuresJson(meta: BuilderMeta): unknown {
+  const [h, w] = meta.imageShape;
+  const tensor = (shape: number[], dtype: string, description?: string) => ({
+    pythonClassName: 'tensorflow_datasets.core.features.tensor_feature.Tensor',
+    tensor: { shape: { dimensions: shape.map(String) }, dtype, encoding: 'none' },
+    ...(description ? { description } : {}),
+  });
+  const scalar = (dtype: string) => tensor([], dtype);
+  const observation = {
+    pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict',
+    featuresDict: {
+      features: {
+        effector_target_translation: tensor([2], 'float32', 'The target location for the end effector as a 2D cartesian setpoint.'),
+        effector_translation: tensor([2], 'float32'),
+        instruction: tensor([512], 'int32', 'A UTF-8 encoded string as bytes.'),
+        rgb: { pythonClassName: 'tensorflow_datasets.core.features.image_feature.Image', image: { shape: { dimensions: [String(h), String(w), '3'] }, dtype: 'uint8', encodingFormat: 'jpeg' } },
+      },
+    },
+  };
+  const step = {
+    pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict',
+    featuresDict: {
+      features: {
+        action: tensor([2], 'float32'),
+        is_first: scalar('bool'),
+        is_last: scalar('bool'),
+        is_terminal: scalar('bool'),
+        observation,
+        reward: scalar('float32'),
+      },
+    },
+  };
+  const features: Record<string, unknown> = {
+    episode_id: { pythonClassName: 'tensorflow_datasets.core.features.text_feature.Text', text: {} },
+    steps: { pythonClassName: 'tensorflow_datasets.core.features.dataset_feature.Dataset', sequence: { feature: step, length: '-1' } },
+  };
+  if (meta.hierarchy) {
+    features[HIERARCHY_KEYS.longHorizon] = { pythonClassName: 'tensorflow_datasets.core.features.text_feature.Text', text: {} };
+    features.subtasks = {
+      pythonClassName: 'tensorflow_datasets.core.features.sequence_feature.Sequence',
+      sequence: {
+        feature: {
+          pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict',
+          featuresDict: { features: { instruction: { pythonClassName: 'tensorflow_datasets.core.features.text_feature.Text', text: {} }, start: scalar('int64'), end: scalar('int64') } },
+        },
+        length: '-1',
+      },
+    };
+  }
+  return { pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict', featuresDict: { features } };
+}
+
+export async function writeShard(file: string, records: Uint8Array[]): Promise<number> {
+  return writeTFRecordFile(file, records);
+}
+
+export async function writeBuilderMetadata(dir: string, meta: BuilderMeta, shardLengths: number[], shardBytes?: number[]): Promise<void> {
+  const split = meta.split ?? 'train';
+  const info = {
+    name: meta.name,
+    version: meta.version ?? '0.0.1',
+    description: meta.description ?? '',
+    fileFormat: 'tfrecord',
+    moduleName: 'gpla.sim',
+    splits: [
+      {
+        name: split,
+        numBytes: String((shardBytes ?? []).reduce((a, b) => a + b, 0)),
+        shardLengths: shardLengths.map(String),
+        filepathTemplate: '{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}',
+      },
+    ],
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [file, value] of [['dataset_info.json', info], ['features.json', featuresJson(meta)]] as const) {
+    const tmp = path.join(dir, `${file}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
+    fs.renameSync(tmp, path.join(dir, file));
+  }
+}
+
+/** Writes a whole builder folder from episodes (in memory): shards of `perShard` episodes. */
+export async function writeBuilder(dir: string, meta: BuilderMeta, episodes: Episode[], perShard = 64): Promise<void> {
+  const split = meta.split ?? 'train';
+  const numShards = Math.max(1, Math.ceil(episodes.length / perShard));
+  const lengths: number[] = [];
+  const bytes: number[] = [];
+  fs.mkdirSync(dir, { recursive: true });
+  for (let s = 0; s < numShards; s++) {
+    const part = episodes.slice(s * perShard, (s + 1) * perShard);
+    bytes.push(await writeShard(path.join(dir, shardFileName(meta.name, split, s, numShards)), part.map(encodeEpisode)));
+    lengths.push(part.length);
+  }
+  await writeBuilderMetadata(dir, meta, lengths, bytes);
+}
+
+export type SplitName = 'train' | 'val' | 'test';
+
+/** Deterministic split of an episode id by FNV-1a hash: stable across runs, machines and shard orders. */
+export function splitOf(episodeId: string, valFraction: number, testFraction: number): SplitName {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < episodeId.length; i++) {
+    h ^= episodeId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const u = h / 2 ** 32;
+  if (u < testFraction) return 'test';
+  if (u < testFraction + valFraction) return 'val';
+  return 'train';
+}
+
+export interface EpisodeIterOptions {
+  /** Seeded shuffling of shard order and of episodes within a window (default off). */
+  shuffleSeed?: number;
+  shuffleWindow?: number;
+  /** Keep only this split (by episode id hash). */
+  split?: { name: SplitName; valFraction: number; testFraction: number };
+  limit?: number;
+  onCorrupt?: 'throw' | 'skip';
+  stats?: ReadStats;
+}
+
+export interface Builder {
+  dir: string;
+  name: string;
+  version: string;
+  split: string;
+  shardPaths: string[];
+  shardLengths: number[];
+  numEpisodes: number;
+  hierarchy: boolean;
+  imageShape: [number, number] | null;
+  features: unknown;
+  episodes(opts?: EpisodeIterOptions): AsyncGenerator<Episode>;
+}
+
+interface SplitInfo { name: string; shardLengths: string[]; filepathTemplate?: string }
+
+function readJson(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) throw new DataError('missing file', { file, expected: 'a TFDS builder folder with dataset_info.json and features.json' });
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new DataError(`not valid JSON: ${(e as Error).message}`, { file });
+  }
+}
+
+/** Checks features.json against the LanguageTable step spec; returns (hierarchy present, image shape). */
+function validateFeatures(file: string, features: Record<string, unknown>): { hierarchy: boolean; imageShape: [number, number] | null } {
+  const top = (features as { featuresDict?: { features?: Record<string, unknown> } }).featuresDict?.features;
+  if (!top) throw new DataError('not a FeaturesDict', { file, field: 'featuresDict.features' });
+  const steps = top.steps as { sequence?: { feature?: { featuresDict?: { features?: Record<string, unknown> } } } } | undefined;
+  const stepFeatures = steps?.sequence?.feature?.featuresDict?.features;
+  if (!stepFeatures) throw new DataError('missing the steps Dataset feature', { file, field: 'steps' });
+  const obs = (stepFeatures.observation as { featuresDict?: { features?: Record<string, unknown> } } | undefined)?.featuresDict?.features;
+  for (const key of Object.keys(STEP_SPEC)) {
+    const parts = key.split('/').slice(1);
+    const holder = parts[0] === 'observation' ? obs : stepFeatures;
+    const leaf = parts[parts.length - 1];
+    if (!holder || !(leaf in holder)) throw new DataError('feature missing from features.json', { file, field: key, expected: 'the LanguageTable step spec' });
+  }
+  const rgb = obs?.rgb as { image?: { shape?: { dimensions?: string[] } } } | undefined;
+  const dims = rgb?.image?.shape?.dimensions?.map(Number);
+  return { hierarchy: HIERARCHY_KEYS.longHorizon in top, imageShape: dims && dims.length === 3 ? [dims[0], dims[1]] : null };
+}
+
+export async function openBuilder(dir: string): Promise<Builder> {
+  const infoFile = path.join(dir, 'dataset_info.json');
+  const info = readJson(infoFile);
+  const featFile = path.join(dir, 'features.json');
+  const features = readJson(featFile);
+  const { hierarchy, imageShape } = validateFeatures(featFile, features);
+  const name = String(info.name ?? path.basename(path.dirname(dir)));
+  const splits = info.splits as SplitInfo[] | undefined;
+  if (!Array.isArray(splits) || splits.length === 0) throw new DataError('no splits', { file: infoFile, field: 'splits' });
+  const split = splits.find((s) => s.name === 'train') ?? splits[0];
+  if (!Array.isArray(split.shardLengths)) throw new DataError('missing shardLengths', { file: infoFile, field: `splits[${split.name}].shardLengths` });
+  const shardLengths = split.shardLengths.map((s, i) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0) throw new DataError('shard length is not a count', { file: infoFile, field: `splits[${split.name}].shardLengths[${i}]`, found: JSON.stringify(s) });
+    return n;
+  });
+  const shardPaths = shardLengths.map((_, i) => path.join(dir, shardFileName(name, split.name, i, shardLengths.length)));
+  for (const p of shardPaths) {
+    if (!fs.existsSync(p)) throw new DataError('shard listed in dataset_info.json is missing', { file: p, expected: `${shardLengths.length} shards` });
+  }
+  const builder: Builder = {
+    dir, name, version: String(info.version ?? ''), split: split.name, shardPaths, shardLengths,
+    numEpisodes: shardLengths.reduce((a, b) => a + b, 0), hierarchy, imageShape, features,
+    async *episodes(opts: EpisodeIterOptions = {}) {
+      const rng = opts.shuffleSeed !== undefined ? new Rng(opts.shuffleSeed) : null;
+      const order = [...shardPaths.keys()];
+      if (rng) rng.shuffle(order);
+      const window: Episode[] = [];
+      const windowSize = rng ? Math.max(1, opts.shuffleWindow ?? 256) : 1;
+      let yielded = 0;
+      const limit = opts.limit ?? Infinity;
+      for (const s of order) {
+        const file = shardPaths[s];
+        const stats: ReadStats = opts.stats ?? { records: 0, skipped: 0, errors: [] };
+        let count = 0;
+        const before = stats.skipped;
+        for await (const rec of readTFRecords(file, { onCorrupt: opts.onCorrupt, stats })) {
+          count++;
+          let ep: Episode;
+          try {
+            ep = decodeEpisode(rec.data, { file, record: rec.index, offset: rec.offset });
+          } catch (e) {
+            if (opts.onCorrupt === 'skip' && e instanceof DataError) {
+              stats.skipped++;
+              stats.errors.push(e);
+              continue;
+            }
+            throw e;
+          }
+          if (opts.split && splitOf(ep.episodeId, opts.split.valFraction, opts.split.testFraction) !== opts.split.name) continue;
+          if (!rng) {
+            yield ep;
+            if (++yielded >= limit) return;
+            continue;
+          }
+          window.push(ep);
+          if (window.length >= windowSize) {
+            const i = rng.int(window.length);
+            const out = window[i];
+            window[i] = window[window.length - 1];
+            window.pop();
+            yield out;
+            if (++yielded >= limit) return;
+          }
+        }
+        const seen = count + (stats.skipped - before);
+        if (opts.onCorrupt !== 'skip' && seen !== shardLengths[s]) {
+          throw new DataError('dataset_info.json disagrees with the shard', { file, field: 'shardLengths', expected: `${shardLengths[s]} episodes`, found: `${seen}` });
+        }
+      }
+      while (window.length && rng) {
+        const i = rng.int(window.length);
+        const out = window.splice(i, 1)[0];
+        yield out;
+        if (++yielded >= limit) return;
+      }
+    },
+  };
+  return builder;
+}

@@ -1,0 +1,100 @@
+/**
+ * The experiment side of a preset: how much data, how long each model trains, and the preference iterations.
+ * Model widths live beside it in presets.ts; an experiment is a preset with a few fields changed.
+ *
+ * Sizes: `tiny` runs the whole pipeline in the test suite in well under two minutes; `small` is the default
+ * reproduction on a 2-core laptop CPU (≤ 30 minutes); `paper` names the scale of the paper's setting for a GPU.
+ */
+export type PresetName = 'tiny' | 'small' | 'paper';
+
+export interface DataSchedule {
+  /** Long-horizon episodes synthesised by the simulator (ignored with --data). */
+  episodes: number;
+  blocks: 4 | 8;
+  /** Image side fed to the models (square), and the stored image size of synthesised data. */
+  imageSize: number;
+  storedImage: [number, number];
+  /** Trajectory length the grounding model sees (sub-episodes are resampled to it). */
+  trajectoryLength: number;
+  /** Fractions of episodes (by id hash) held out for validation and test. */
+  valFraction: number;
+  testFraction: number;
+}
+
+export interface StageSchedule {
+  steps: number;
+  batchSize: number;
+  peakLr: number;
+  warmupSteps: number;
+  finalLr: number;
+  weightDecay: number;
+  clipNorm: number;
+}
+
+export interface SimpoSchedule {
+  iterations: number;
+  candidates: number;
+  temperature: number;
+  topP: number;
+  beta: number;
+  gammaBetaRatio: number;
+  minMargin: number;
+  stepsPerIteration: number;
+  batchSize: number;
+  peakLr: number;
+  /** Training samples used for candidate generation per iteration (sampling is the costly part). */
+  samplesPerIteration: number;
+}
+
+export interface EvalSchedule {
+  /** Held-out samples evaluated per condition. */
+  samples: number;
+  /** Closed-loop long-horizon episodes in the simulator per condition. */
+  rolloutEpisodes: number;
+  /** Maximum policy steps per sub-task in closed loop. */
+  stepsPerSubtask: number;
+  /** Qualitative rows written to qualitative.csv. */
+  qualitative: number;
+}
+
+export interface ExperimentSchedule {
+  data: DataSchedule;
+  grounding: StageSchedule;
+  policy: StageSchedule;
+  plannerPretrain: StageSchedule;
+  plannerSft: StageSchedule;
+  simpo: SimpoSchedule;
+  eval: EvalSchedule;
+}
+
+const stageDefaults = { warmupSteps: 20, weightDecay: 0.01, clipNorm: 10 };
+
+export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
+  tiny: {
+    data: { episodes: 24, blocks: 4, imageSize: 32, storedImage: [32, 32], trajectoryLength: 16, valFraction: 0.15, testFraction: 0.15 },
+    grounding: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
+    policy: { ...stageDefaults, steps: 30, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
+    plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5 },
+    plannerSft: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
+    simpo: { iterations: 2, candidates: 4, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0, stepsPerIteration: 10, batchSize: 8, peakLr: 5e-4, samplesPerIteration: 24 },
+    eval: { samples: 24, rolloutEpisodes: 2, stepsPerSubtask: 20, qualitative: 4 },
+  },
+  small: {
+    data: { episodes: 400, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.1 },
+    grounding: { ...stageDefaults, steps: 1200, batchSize: 64, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 60 },
+    policy: { ...stageDefaults, steps: 1200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 60 },
+    plannerPretrain: { ...stageDefaults, steps: 600, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 40 },
+    plannerSft: { ...stageDefaults, steps: 800, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 40 },
+    simpo: { iterations: 4, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 120, batchSize: 32, peakLr: 3e-4, samplesPerIteration: 384 },
+    eval: { samples: 200, rolloutEpisodes: 10, stepsPerSubtask: 40, qualitative: 6 },
+  },
+  paper: {
+    data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },
+    grounding: { ...stageDefaults, steps: 30000, batchSize: 256, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
+    policy: { ...stageDefaults, steps: 30000, batchSize: 64, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
+    plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500 },
+    plannerSft: { ...stageDefaults, steps: 10000, batchSize: 64, peakLr: 2e-5, finalLr: 1e-6, warmupSteps: 500 },
+    simpo: { iterations: 5, candidates: 8, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 2000, batchSize: 128, peakLr: 8e-7, samplesPerIteration: 20000 },
+    eval: { samples: 2000, rolloutEpisodes: 50, stepsPerSubtask: 100, qualitative: 8 },
+  },
+};
