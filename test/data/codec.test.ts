@@ -8,7 +8,7 @@ import { decodeJpeg, encodeJpeg, resizeRgb } from '../../src/data/image';
 import { fakeEpisode } from './fixtures';
 
 // protobufjs as the independent reference for the wire format (tensorflow/core/example/feature.proto).
-const root = protobuf.Root.fromJSON({
+const root = protobuf.Root.fromJSON(({
   nested: {
     BytesList: { fields: { value: { rule: 'repeated', type: 'bytes', id: 1 } } },
     FloatList: { fields: { value: { rule: 'repeated', type: 'float', id: 1, options: { packed: true } } } },
@@ -17,7 +17,7 @@ const root = protobuf.Root.fromJSON({
     Features: { fields: { feature: { keyType: 'string', type: 'Feature', id: 1 } } },
     Example: { fields: { features: { type: 'Features', id: 1 } } },
   },
-});
+}) as unknown as protobuf.INamespace);
 const ExampleType = root.lookupType('Example');
 
 describe('data/crc32c', () => {
