@@ -4,8 +4,10 @@
  */
 import { Command } from 'commander';
 import * as backendCmd from './commands/backend';
+import * as inspectCmd from './commands/inspect';
+import * as synthCmd from './commands/synth';
 
-const COMMANDS: { register(program: Command): void }[] = [backendCmd];
+const COMMANDS: { register(program: Command): void }[] = [backendCmd, inspectCmd, synthCmd];
 
 export function buildProgram(): Command {
   const program = new Command();

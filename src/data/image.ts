@@ -2,8 +2,32 @@
  * Images: JPEG decode/encode (jpeg-js) and resizing. Episodes keep JPEG bytes and decode lazily, because a 360×640
  * RGB frame is 691 KB decoded and ~30 KB encoded.
  */
+import * as fs from 'node:fs';
+import * as vm from 'node:vm';
 import * as jpeg from 'jpeg-js';
 import { DataError } from './errors';
+
+/**
+ * jpeg-js's `encode` builds a new JPEGEncoder (≈ 45 ms of Huffman/colour tables) for every image, which made
+ * encoding a 64×64 frame 50× slower than simulating and rendering it. The JPEGEncoder constructor is not exported,
+ * so it is taken from the package's own encoder source once and reused per quality (same code, same bytes).
+ */
+type Encoder = { encode(img: { width: number; height: number; data: Uint8Array }, quality: number): Uint8Array };
+const encoders = new Map<number, Encoder>();
+let EncoderClass: (new (quality: number) => Encoder) | null = null;
+function encoderFor(quality: number): Encoder {
+  let enc = encoders.get(quality);
+  if (!enc) {
+    if (!EncoderClass) {
+      const context: Record<string, unknown> = { module: {}, Buffer, console };
+      vm.runInNewContext(fs.readFileSync(require.resolve('jpeg-js/lib/encoder.js'), 'utf8'), context);
+      EncoderClass = context.JPEGEncoder as new (quality: number) => Encoder;
+    }
+    enc = new EncoderClass(quality);
+    encoders.set(quality, enc);
+  }
+  return enc;
+}
 
 /** An RGB image, row-major HxWx3 uint8. */
 export interface RgbImage {
@@ -33,7 +57,8 @@ export function encodeJpeg(img: RgbImage, quality = 90): Uint8Array {
     rgba[j + 2] = img.data[i + 2];
     rgba[j + 3] = 255;
   }
-  return new Uint8Array(jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data);
+  const out = encoderFor(quality).encode({ width: img.width, height: img.height, data: rgba }, quality);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength).slice();
 }
 
 /**

@@ -1,0 +1,46 @@
+import { Command } from 'commander';
+import { openBuilder } from '../data/builder';
+import { actionSteps } from '../data/languagetable';
+
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('describe a TFDS builder folder of LanguageTable episodes (real or simulated)')
+    .argument('<dir>', 'folder with dataset_info.json, features.json and the shards')
+    .option('--json', 'machine-readable output')
+    .action(async (dir: string, o: { json?: boolean }) => {
+      const b = await openBuilder(dir);
+      let steps = 0;
+      let first: Awaited<ReturnType<typeof b.episodes>> extends AsyncGenerator<infer E> ? E | null : never = null;
+      for await (const ep of b.episodes()) {
+        steps += ep.steps.length;
+        first ??= ep;
+      }
+      const acts = first ? actionSteps(first).flatMap((s) => s.action) : [];
+      const summary = {
+        name: b.name, version: b.version, split: b.split, shards: b.shardPaths.length, episodes: b.numEpisodes, steps,
+        imageShape: b.imageShape, hierarchy: b.hierarchy, features: b.features,
+        firstEpisode: first && {
+          id: first.episodeId, instruction: first.steps[0]?.instruction, length: first.steps.length,
+          actionRange: acts.length ? [Math.min(...acts), Math.max(...acts)] : null,
+          longHorizonInstruction: first.hierarchy?.longHorizonInstruction,
+          subTasks: first.hierarchy?.subTasks,
+        },
+      };
+      if (o.json) {
+        console.log(JSON.stringify(summary, null, 2));
+        return;
+      }
+      console.log(`${b.name} ${b.version} (${b.split}): ${b.shardPaths.length} shards, ${b.numEpisodes} episodes, ${steps} steps`);
+      console.log(`image ${b.imageShape?.join('x') ?? '?'} | hierarchy: ${b.hierarchy ? 'yes (long_horizon_instruction, subtasks/*)' : 'no'}`);
+      console.log('step features: action[2] is_first is_last is_terminal reward observation/{effector_translation[2], effector_target_translation[2], instruction[512], rgb}');
+      if (summary.firstEpisode) {
+        const f = summary.firstEpisode;
+        console.log(`first episode ${f.id}: ${f.length} steps, instruction "${f.instruction}", action range [${f.actionRange?.map((v) => v.toFixed(4)).join(', ')}] m`);
+        if (f.longHorizonInstruction) {
+          console.log(`  goal: ${f.longHorizonInstruction}`);
+          for (const s of f.subTasks ?? []) console.log(`    [${s.start}, ${s.end}) ${s.instruction}`);
+        }
+      }
+    });
+}

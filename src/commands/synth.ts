@@ -1,0 +1,55 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { openBuilder } from '../data/builder';
+import { defaultWorkers, synthesize } from '../sim/synth';
+import { episodeFilmStrip, episodeGif } from '../sim/view';
+import type { CameraName } from '../sim/render';
+
+export function parseImageSize(v: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m || +m[1] <= 0 || +m[2] <= 0) throw new Error(`--image must be HxW with positive integers (e.g. 64x64, 180x320), got "${v}"`);
+  return [+m[1], +m[2]];
+}
+
+export function register(program: Command): void {
+  program
+    .command('synth')
+    .description('simulate long-horizon LanguageTable episodes and write them as a TFDS builder folder (RLDS layout)')
+    .requiredOption('--out <dir>', 'output folder')
+    .requiredOption('--episodes <n>', 'number of episodes', (v) => parseInt(v, 10))
+    .option('--seed <s>', 'random seed', (v) => parseInt(v, 10), 0)
+    .option('--blocks <n>', 'block set: 4 (BLOCK_4) or 8 (BLOCK_8)', (v) => parseInt(v, 10), 4)
+    .option('--image <HxW>', 'stored image size', '64x64')
+    .option('--camera <name>', 'perspective (reference view) or topdown', 'perspective')
+    .option('--goals <names>', 'comma-separated goal names (default: all that apply)')
+    .option('--per-shard <n>', 'episodes per shard', (v) => parseInt(v, 10), 50)
+    .option('--workers <n>', 'worker threads', (v) => parseInt(v, 10), defaultWorkers())
+    .action(async (o) => {
+      const summary = await synthesize({
+        out: o.out, episodes: o.episodes, seed: o.seed, blocks: o.blocks, image: parseImageSize(o.image), camera: o.camera as CameraName,
+        goals: o.goals ? String(o.goals).split(',') : undefined, episodesPerShard: o.perShard, workers: o.workers,
+      });
+      console.log(JSON.stringify(summary, null, 2));
+    });
+  program
+    .command('view')
+    .description('render an episode of a builder folder as a PNG film strip or an animated GIF')
+    .argument('<dir>', 'TFDS builder folder')
+    .option('--episode <i>', 'episode index', (v) => parseInt(v, 10), 0)
+    .option('--out <file>', 'output .png or .gif', 'episode.png')
+    .option('--frames <n>', 'frames in the film strip', (v) => parseInt(v, 10), 8)
+    .action(async (dir: string, o) => {
+      const b = await openBuilder(dir);
+      let i = 0;
+      for await (const ep of b.episodes()) {
+        if (i++ < o.episode) continue;
+        const bytes = o.out.endsWith('.gif') ? episodeGif(ep) : episodeFilmStrip(ep, o.frames);
+        fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+        fs.writeFileSync(o.out, bytes);
+        console.log(`${o.out}: ${ep.hierarchy?.longHorizonInstruction ?? ep.steps[0]?.instruction}`);
+        return;
+      }
+      throw new Error(`${dir}: episode ${o.episode} not found (the folder has ${b.numEpisodes})`);
+    });
+}
