@@ -5,9 +5,11 @@
 import { Command } from 'commander';
 import * as backendCmd from './commands/backend';
 import * as inspectCmd from './commands/inspect';
+import * as modelsCmd from './commands/models';
+import * as reproduceCmd from './commands/reproduce';
 import * as synthCmd from './commands/synth';
 
-const COMMANDS: { register(program: Command): void }[] = [backendCmd, inspectCmd, synthCmd];
+const COMMANDS: { register(program: Command): void }[] = [backendCmd, inspectCmd, modelsCmd, reproduceCmd, synthCmd];
 
 export function buildProgram(): Command {
   const program = new Command();

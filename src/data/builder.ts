@@ -134,7 +134,13 @@ export function splitOf(episodeId: string, valFraction: number, testFraction: nu
     h ^= episodeId.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  const u = h / 2 ** 32;
+  // Murmur3's finaliser: FNV alone barely changes the high bits for ids that differ only in their last digits.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  const u = (h >>> 0) / 2 ** 32;
   if (u < testFraction) return 'test';
   if (u < testFraction + valFraction) return 'val';
   return 'train';

@@ -80,13 +80,14 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     eval: { samples: 24, rolloutEpisodes: 2, stepsPerSubtask: 20, qualitative: 4 },
   },
   small: {
-    data: { episodes: 400, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.1 },
-    grounding: { ...stageDefaults, steps: 1200, batchSize: 64, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 60 },
-    policy: { ...stageDefaults, steps: 1200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 60 },
-    plannerPretrain: { ...stageDefaults, steps: 600, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 40 },
-    plannerSft: { ...stageDefaults, steps: 800, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 40 },
-    simpo: { iterations: 4, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 120, batchSize: 32, peakLr: 3e-4, samplesPerIteration: 384 },
-    eval: { samples: 200, rolloutEpisodes: 10, stepsPerSubtask: 40, qualitative: 6 },
+    // Sized so the whole pipeline runs in under 30 minutes on a 2-core laptop CPU with the wasm backend.
+    data: { episodes: 300, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.15 },
+    grounding: { ...stageDefaults, steps: 250, batchSize: 48, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
+    policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
+    plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20 },
+    plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
+    simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96 },
+    eval: { samples: 150, rolloutEpisodes: 10, stepsPerSubtask: 40, qualitative: 6 },
   },
   paper: {
     data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },

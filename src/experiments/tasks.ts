@@ -1,0 +1,179 @@
+/**
+ * What each model's training needs, in the one loop's terms (src/train/loop.ts): how a batch is drawn and what the
+ * loss is; plus the adapters through which the SimPO iterations see the planner and the grounding model.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { HierarchicalSample, PolicySample } from '../data/samples';
+import { ImageCache } from '../data/samples';
+import { retrievalRecall } from '../eval/retrieval';
+import type { GroundingModel } from '../models/grounding';
+import type { Planner } from '../models/planner';
+import { sampleFlowTime, type Policy } from '../models/policy';
+import { EOS, type Tokenizer } from '../text/tokenizer';
+import { flowMatchingLoss, symmetricInfoNCE } from '../train/losses';
+import type { TrainTask } from '../train/loop';
+import type { CandidateScorer, PreferencePolicy } from '../train/simpo-iterations';
+import { Rng } from '../util/rng';
+import { groundingBatch, plannerCompletion, plannerInputs, policyInputs, textBatch } from './dataset';
+
+const pick = <T>(rng: Rng, xs: T[], n: number) => Array.from({ length: n }, () => xs[rng.int(xs.length)]);
+
+/** Symmetric InfoNCE on (image, trajectory, low-level instruction); validation = retrieval recall both ways. */
+export function groundingTask(name: string, m: GroundingModel, train: HierarchicalSample[], val: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number): TrainTask<{ b: ReturnType<typeof groundingBatch>; t: ReturnType<typeof textBatch> }> {
+  const c = m.config;
+  return {
+    name,
+    params: m.params,
+    nextBatch: (rng) => {
+      // Distinct instructions within a batch: a repeated text would be a false negative for InfoNCE.
+      const chosen: HierarchicalSample[] = [];
+      const seen = new Set<string>();
+      for (let tries = 0; chosen.length < batchSize && tries < batchSize * 20; tries++) {
+        const s = train[rng.int(train.length)];
+        if (seen.has(s.lowLevel)) continue;
+        seen.add(s.lowLevel);
+        chosen.push(s);
+      }
+      return { b: groundingBatch(cache, chosen, c.trajectoryLength), t: textBatch(tok, chosen.map((s) => s.lowLevel), c.maxText) };
+    },
+    loss: ({ b, t }) => symmetricInfoNCE(m.encodeVisionAction(b), m.encodeText(t.ids, t.mask), m.scale()),
+    disposeBatch: ({ b, t }) => tf.dispose([b.images, b.trajectories, b.trajectoryMask, t.ids, t.mask]),
+    validate: () => groundingRetrieval(m, val.slice(0, 128), tok, cache),
+  };
+}
+
+/** Similarity matrix (rows: vision-action of sample i; cols: text of sample j) and recall@1/5 both ways. */
+export function groundingRetrieval(m: GroundingModel, samples: HierarchicalSample[], tok: Tokenizer, cache: ImageCache): Record<string, number> {
+  if (samples.length < 2) return {};
+  const sim = groundingSimilarity(m, samples, tok, cache);
+  const r = retrievalRecall(sim, [1, 5]);
+  return { 'val/traj2text@1': r.rowToCol[1], 'val/traj2text@5': r.rowToCol[5], 'val/text2traj@1': r.colToRow[1], 'val/text2traj@5': r.colToRow[5] };
+}
+
+export function groundingSimilarity(m: GroundingModel, samples: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, chunk = 64): number[][] {
+  const va: tf.Tensor2D[] = [];
+  const tx: tf.Tensor2D[] = [];
+  for (let i = 0; i < samples.length; i += chunk) {
+    const part = samples.slice(i, i + chunk);
+    const b = groundingBatch(cache, part, m.config.trajectoryLength);
+    const t = textBatch(tok, part.map((s) => s.lowLevel), m.config.maxText);
+    va.push(m.encodeVisionAction(b));
+    tx.push(m.encodeText(t.ids, t.mask));
+    tf.dispose([b.images, b.trajectories, b.trajectoryMask, t.ids, t.mask]);
+  }
+  const sim = tf.tidy(() => tf.matMul(tf.concat(va), tf.concat(tx), false, true).arraySync() as number[][]);
+  tf.dispose([...va, ...tx]);
+  return sim;
+}
+
+/** Flow-matching behaviour cloning on (image, sub-task, state) → action chunk. */
+export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cache: ImageCache, batchSize: number): TrainTask<{ inp: ReturnType<typeof policyInputs>; actions: tf.Tensor3D; mask: tf.Tensor2D; noise: tf.Tensor3D; t: tf.Tensor1D }> {
+  const c = p.config;
+  return {
+    name: 'policy',
+    params: p.params,
+    nextBatch: (rng) => {
+      const s = pick(rng, train, batchSize);
+      return {
+        inp: policyInputs(cache, tok, s, c.maxText),
+        actions: tf.tensor3d(Float32Array.from(s.flatMap((x) => Array.from(x.actions))), [batchSize, c.chunk, c.actionDim]),
+        mask: tf.tensor2d(Float32Array.from(s.flatMap((x) => Array.from(x.mask))), [batchSize, c.chunk]),
+        noise: tf.tensor3d(rng.normals(batchSize * c.chunk * c.actionDim), [batchSize, c.chunk, c.actionDim]),
+        t: tf.tensor1d(sampleFlowTime(rng, batchSize)),
+      };
+    },
+    loss: (b) => {
+      const { pred, target } = p.flowMatching(b.inp, b.actions, b.noise, b.t);
+      return flowMatchingLoss(pred, target, b.mask);
+    },
+    disposeBatch: (b) => tf.dispose([b.inp.images, b.inp.textIds, b.inp.textMask, b.inp.state, b.actions, b.mask, b.noise, b.t]),
+  };
+}
+
+/**
+ * The base planner's pre-training: a generic language model of the dataset's instruction text. Each example pairs a
+ * random high-level instruction (as the prompt) with an independently drawn low-level instruction from another
+ * sample (as the completion), with no image. It learns the prompt format and the vocabulary and grammar of
+ * sub-tasks, but nothing about which sub-task fits which scene or goal: no image–sub-task label reaches it.
+ */
+export function plannerPretrainTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, batchSize: number): TrainTask<ReturnType<typeof sftBatch>> {
+  return {
+    name: 'planner-pretrain',
+    params: pl.params,
+    nextBatch: (rng) => {
+      const prompts = pick(rng, train, batchSize).map((s) => ({ imageJpeg: s.imageJpeg, highLevel: s.highLevel }));
+      const completions = pick(rng, train, batchSize).map((s) => s.lowLevel);
+      return sftBatch(pl, tok, null, prompts, completions);
+    },
+    loss: (b) => lmLoss(pl, b),
+    disposeBatch: disposeSft,
+  };
+}
+
+/** Supervised fine-tuning on ground-truth sub-tasks given image + high-level instruction ("Supervised"). */
+export function plannerSftTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number): TrainTask<ReturnType<typeof sftBatch>> {
+  return {
+    name: 'planner-sft',
+    params: pl.params,
+    nextBatch: (rng) => {
+      const s = pick(rng, train, batchSize);
+      return sftBatch(pl, tok, cache, s, s.map((x) => x.lowLevel));
+    },
+    loss: (b) => lmLoss(pl, b),
+    disposeBatch: disposeSft,
+  };
+}
+
+function sftBatch(pl: Planner, tok: Tokenizer, cache: ImageCache | null, prompts: { imageJpeg: Uint8Array; highLevel?: string }[], completions: string[]) {
+  return { inp: plannerInputs(cache, tok, prompts, pl.config.maxPrompt), comp: plannerCompletion(tok, completions, pl.config.maxCompletion) };
+}
+
+function lmLoss(pl: Planner, b: ReturnType<typeof sftBatch>): tf.Scalar {
+  const { perToken } = pl.logProb(b.inp, b.comp.ids, b.comp.mask);
+  return perToken.sum().neg().div(b.comp.mask.sum()) as tf.Scalar;
+}
+
+function disposeSft(b: ReturnType<typeof sftBatch>) {
+  tf.dispose([b.inp.images ?? [], b.inp.promptIds, b.inp.promptMask, b.comp.ids, b.comp.mask].flat());
+}
+
+
+/** The planner as the preference loop sees it: sampling K candidates and mean token log-probabilities. */
+export function plannerPolicy(pl: Planner, tok: Tokenizer, cache: ImageCache): PreferencePolicy<HierarchicalSample> {
+  return {
+    params: pl.params,
+    sample(samples, k, { temperature, topP }, rng) {
+      const rows = samples.flatMap((s) => Array.from({ length: k }, () => s));
+      const inp = plannerInputs(cache, tok, rows, pl.config.maxPrompt);
+      const out = pl.generate(inp, { maxNew: pl.config.maxCompletion - 1, temperature, topP, rng });
+      tf.dispose([inp.images ?? [], inp.promptIds, inp.promptMask].flat());
+      return samples.map((_, i) => out.slice(i * k, (i + 1) * k).map((ids) => tok.decode([...ids, EOS])));
+    },
+    meanLogProb(samples, completions) {
+      const inp = plannerInputs(cache, tok, samples, pl.config.maxPrompt);
+      const comp = plannerCompletion(tok, completions, pl.config.maxCompletion);
+      const mean = pl.logProb(inp, comp.ids, comp.mask).mean;
+      tf.dispose([inp.images ?? [], inp.promptIds, inp.promptMask, comp.ids, comp.mask].flat());
+      return mean;
+    },
+  };
+}
+
+/** The frozen grounding model as a scorer of candidate sub-tasks against each sample's image and trajectory. */
+export function groundingScorer(m: GroundingModel, tok: Tokenizer, cache: ImageCache): CandidateScorer<HierarchicalSample> {
+  return {
+    score(samples, texts) {
+      return tf.tidy(() => {
+        const b = groundingBatch(cache, samples, m.config.trajectoryLength);
+        const va = m.encodeVisionAction(b); // [S, D]
+        const flat = texts.flat();
+        const t = textBatch(tok, flat.map((x) => x || ' '), m.config.maxText);
+        const tx = m.encodeText(t.ids, t.mask); // [S·K, D]
+        const k = texts[0]?.length ?? 0;
+        const rows = va.expandDims(1).tile([1, k, 1]).reshape([flat.length, -1]);
+        const scores = rows.mul(tx).sum(1).arraySync() as number[];
+        return texts.map((_, i) => scores.slice(i * k, (i + 1) * k));
+      });
+    },
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The low-level policy: a SmolVLA-style vision-language-action model (languagetable.md §5.1).
+ *
+ * Backbone: image patch tokens, sub-task text tokens and one state token (effector x, y) pass through decoder-style
+ * layers (RMSNorm, GQA, GeGLU; bidirectional over the prefix, as SmolVLA's image and language tokens are).
+ * Action expert: 0.75× the backbone width, one layer per backbone layer. Even layers are joint self-attention: the
+ * action tokens attend to the backbone's tokens at that layer (projected to the expert width) and causally to each
+ * other; odd layers are cross-attention from the action tokens to the backbone layer's keys/values.
+ * Flow matching: t ~ Beta(1.5, 1)·0.999 + 0.001, x_t = t·ε + (1 − t)·a, the expert predicts u = ε − a (MSE); at
+ * inference the chunk starts at t = 1 from N(0, I) and takes N Euler steps of dt = −1/N, reusing the backbone pass.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { buildAttention } from '../nn/attention';
+import { buildDecoderLayer, type DecoderDims } from '../nn/blocks';
+import { buildGeGLU, buildLinear, buildPatchEmbed, buildRMSNorm, sinusoidal } from '../nn/layers';
+import { ParamStore } from '../nn/params';
+import { Rng } from '../util/rng';
+
+export interface PolicyConfig {
+  // ---- inputs
+  image: number;
+  patch: number;
+  vocab: number;
+  maxText: number;
+  // ---- backbone (SmolVLM's text layers, truncated)
+  backbone: DecoderDims & { layers: number };
+  // ---- action expert (0.75× width in SmolVLA)
+  expertWidth: number;
+  expertHeads: number;
+  expertMlp: number;
+  // ---- actions
+  chunk: number;
+  actionDim: number;
+  /** Euler steps at inference (SmolVLA: 10). */
+  steps: number;
+  /** Actions are divided by this before flow matching (≈ their std in metres per step). */
+  actionScale: number;
+}
+
+export function validatePolicyConfig(c: PolicyConfig): void {
+  const pos = (field: string, v: number) => {
+    if (!(Number.isInteger(v) && v > 0)) throw new Error(`PolicyConfig.${field} must be a positive integer (got ${v})`);
+  };
+  for (const k of ['image', 'patch', 'vocab', 'maxText', 'expertWidth', 'expertHeads', 'expertMlp', 'chunk', 'actionDim', 'steps'] as const) pos(k, c[k]);
+  for (const k of ['width', 'layers', 'heads', 'kvHeads', 'headDim', 'mlp'] as const) pos(`backbone.${k}`, c.backbone[k]);
+  if (c.image % c.patch !== 0) throw new Error(`PolicyConfig.image must be a multiple of patch (got ${c.image} with patch ${c.patch})`);
+  if (c.expertWidth % c.expertHeads !== 0) throw new Error(`PolicyConfig.expertWidth must be a positive multiple of expertHeads (got ${c.expertWidth} with ${c.expertHeads} heads)`);
+  if (!(c.actionScale > 0)) throw new Error(`PolicyConfig.actionScale must be > 0 (got ${c.actionScale})`);
+}
+
+export interface PolicyInputs {
+  images: tf.Tensor4D; // [B, S, S, 3] in [0, 1]
+  textIds: tf.Tensor2D; // [B, L]
+  textMask: tf.Tensor2D;
+  state: tf.Tensor2D; // [B, 2] effector xy (metres)
+}
+
+export class Policy {
+  readonly ps: ParamStore;
+  private readonly patch;
+  private readonly tokenEmbed: tf.Variable;
+  private readonly stateProj;
+  private readonly backbone: ReturnType<typeof buildDecoderLayer>[];
+  private readonly actionIn;
+  private readonly timeMlpIn;
+  private readonly timeMlpOut;
+  private readonly expert: {
+    norm1: ReturnType<typeof buildRMSNorm>;
+    prefixProj: ReturnType<typeof buildLinear>;
+    attn: ReturnType<typeof buildAttention>;
+    cross: boolean;
+    norm2: ReturnType<typeof buildRMSNorm>;
+    mlp: ReturnType<typeof buildGeGLU>;
+  }[];
+  private readonly expertNorm;
+  private readonly actionOut;
+
+  constructor(readonly config: PolicyConfig, seed: number, dry = false) {
+    validatePolicyConfig(config);
+    const c = config;
+    const b = c.backbone;
+    this.ps = new ParamStore(new Rng(seed), dry);
+    const ps = this.ps;
+    this.patch = buildPatchEmbed(ps, 'vlm.vision.embeddings', c.image, c.patch, 3, b.width);
+    this.tokenEmbed = ps.create('vlm.text_model.embed_tokens.weight', [c.vocab, b.width], { kind: 'normal', std: 0.02 });
+    this.stateProj = buildLinear(ps, 'state_proj', 2, b.width);
+    const outStd = 0.02 / Math.sqrt(2 * b.layers);
+    this.backbone = Array.from({ length: b.layers }, (_, i) => buildDecoderLayer(ps, `vlm.text_model.layers.${i}`, b, { outStd, ropeTheta: 10000 }));
+    const we = c.expertWidth;
+    this.actionIn = buildLinear(ps, 'action_in_proj', c.actionDim, we);
+    this.timeMlpIn = buildLinear(ps, 'action_time_mlp_in', 2 * we, we);
+    this.timeMlpOut = buildLinear(ps, 'action_time_mlp_out', we, we);
+    this.expert = Array.from({ length: b.layers }, (_, i) => {
+      const cross = i % 2 === 1;
+      const name = `lm_expert.layers.${i}`;
+      return {
+        cross,
+        norm1: buildRMSNorm(ps, `${name}.input_layernorm`, we),
+        prefixProj: buildLinear(ps, `${name}.prefix_proj`, b.width, we, { bias: false }),
+        attn: buildAttention(ps, `${name}.self_attn`, { d: we, heads: c.expertHeads, kvHeads: c.expertHeads, headDim: we / c.expertHeads, rope: false, qkNorm: false, bias: false, outStd }),
+        norm2: buildRMSNorm(ps, `${name}.post_attention_layernorm`, we),
+        mlp: buildGeGLU(ps, `${name}.mlp`, we, c.expertMlp, outStd),
+      };
+    });
+    this.expertNorm = buildRMSNorm(ps, 'lm_expert.norm', we);
+    this.actionOut = buildLinear(ps, 'action_out_proj', we, c.actionDim);
+  }
+
+  get params(): Map<string, tf.Variable> {
+    return this.ps.params;
+  }
+
+  /** Backbone pass: the hidden states entering each layer ([B, P, d] each) and the prefix mask. */
+  prefix(inp: PolicyInputs): { hidden: tf.Tensor3D[]; mask: tf.Tensor2D } {
+    const c = this.config;
+    const B = inp.images.shape[0];
+    const L = inp.textIds.shape[1];
+    const img = this.patch.fwd(inp.images.sub(0.5).div(0.5));
+    const txt = tf.gather(this.tokenEmbed, inp.textIds.reshape([-1])).reshape([B, L, c.backbone.width]).mul(Math.sqrt(c.backbone.width));
+    const state = this.stateProj(inp.state.sub(tf.tensor1d([0.375, 0])).mul(5)).reshape([B, 1, c.backbone.width]);
+    let x: tf.Tensor = tf.concat([img, txt, state], 1);
+    const mask = tf.concat([tf.ones([B, this.patch.tokens]), inp.textMask, tf.ones([B, 1])], 1) as tf.Tensor2D;
+    const P = x.shape[1]!;
+    const positions = [...Array(P).keys()];
+    const hidden: tf.Tensor3D[] = [];
+    for (const layer of this.backbone) {
+      hidden.push(x as tf.Tensor3D);
+      x = layer(x, { qPos: positions, keyMask: mask }).x;
+    }
+    return { hidden, mask };
+  }
+
+  /** Predicted velocity v(x_t, t) [B, chunk, A] given the backbone's prefix. */
+  velocity(pre: { hidden: tf.Tensor3D[]; mask: tf.Tensor2D }, xt: tf.Tensor3D, t: tf.Tensor1D): tf.Tensor3D {
+    const c = this.config;
+    const we = c.expertWidth;
+    const [B, H] = [xt.shape[0], c.chunk];
+    const te = sinusoidal(t, we).expandDims(1).tile([1, H, 1]);
+    const z = this.timeMlpIn(tf.concat([this.actionIn(xt), te], 2));
+    let x = this.timeMlpOut(z.mul(tf.sigmoid(z))); // SiLU
+    const P = pre.hidden[0].shape[1];
+    const actPos = Array.from({ length: H }, (_, i) => P + i);
+    const prefPos = [...Array(P).keys()];
+    this.expert.forEach((layer, i) => {
+      const h = layer.norm1(x);
+      const prefix = layer.prefixProj(pre.hidden[i]);
+      let out: tf.Tensor;
+      if (layer.cross) {
+        out = layer.attn(h, { kv: prefix, qPos: actPos, kPos: prefPos, keyMask: pre.mask }).out;
+      } else {
+        // Joint attention: keys = backbone tokens (all visible) then action tokens (causal among themselves).
+        const kv = tf.concat([prefix, h], 1);
+        const km = tf.concat([pre.mask, tf.ones([B, H])], 1) as tf.Tensor2D;
+        out = layer.attn(h, { kv, qPos: actPos, kPos: [...prefPos, ...actPos], keyMask: km, causal: true }).out;
+      }
+      x = x.add(out);
+      x = x.add(layer.mlp(layer.norm2(x)));
+    });
+    return this.actionOut(this.expertNorm(x)) as tf.Tensor3D;
+  }
+
+  /**
+   * Flow-matching training pair for actions [B, chunk, A] (metres): returns the prediction and the target u = ε − a
+   * in normalised units. `noise` [B, chunk, A] and `t` [B] come from the caller's seeded Rng.
+   */
+  flowMatching(inp: PolicyInputs, actions: tf.Tensor3D, noise: tf.Tensor3D, t: tf.Tensor1D): { pred: tf.Tensor3D; target: tf.Tensor3D } {
+    const a = actions.div(this.config.actionScale);
+    const tt = t.reshape([-1, 1, 1]);
+    const xt = noise.mul(tt).add(a.mul(tf.scalar(1).sub(tt))) as tf.Tensor3D;
+    return { pred: this.velocity(this.prefix(inp), xt, t), target: noise.sub(a) as tf.Tensor3D };
+  }
+
+  /** Samples an action chunk [B, chunk, A] in metres with N Euler steps from t = 1 (the prefix is computed once). */
+  sampleActions(inp: PolicyInputs, rng: Rng, steps = this.config.steps): tf.Tensor3D {
+    return tf.tidy(() => {
+      const c = this.config;
+      const B = inp.images.shape[0];
+      const pre = this.prefix(inp);
+      let x = tf.tensor3d(rng.normals(B * c.chunk * c.actionDim), [B, c.chunk, c.actionDim]);
+      const dt = -1 / steps;
+      for (let k = 0; k < steps; k++) {
+        const t = tf.fill([B], 1 + k * dt) as tf.Tensor1D;
+        x = x.add(this.velocity(pre, x, t).mul(dt));
+      }
+      return x.mul(c.actionScale) as tf.Tensor3D;
+    });
+  }
+
+  dispose(): void {
+    this.ps.dispose();
+  }
+}
+
+/** Flow-matching time t ~ Beta(1.5, 1)·0.999 + 0.001 (SmolVLA). */
+export function sampleFlowTime(rng: Rng, n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.beta(1.5, 1) * 0.999 + 0.001);
+}

@@ -1,0 +1,143 @@
+/**
+ * Multi-head attention with grouped-query heads (Hk key/value heads shared by H/Hk query heads each), rotary position
+ * embeddings (RoPE, rotate-half form as in Gemma/Llama), optional QK-norm (RMSNorm over the head dimension, Gemma 3),
+ * masks (causal, key padding, sliding window) and a key/value cache for generation.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { buildLinear, type Fwd } from './layers';
+import type { ParamStore } from './params';
+
+export interface AttentionConfig {
+  d: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Width of the key/value source when it differs from d (cross-attention). */
+  kvInput?: number;
+  rope: boolean;
+  ropeTheta?: number;
+  qkNorm: boolean;
+  bias: boolean;
+  outStd?: number;
+}
+
+export interface KVCache {
+  k: tf.Tensor4D; // [B, Hk, T, dh]
+  v: tf.Tensor4D;
+  /** Absolute positions of the cached keys. */
+  pos: number[];
+}
+
+export interface AttendOptions {
+  /** Key/value source [B, Tk, kvInput] (cross-attention); defaults to x. */
+  kv?: tf.Tensor;
+  /** Absolute positions of the query rows and of the new key rows (RoPE, masks). */
+  qPos: number[];
+  kPos?: number[];
+  /** 1 = key may be attended, 0 = padding; [B, Tk_total] over cached + new keys. */
+  keyMask?: tf.Tensor2D;
+  causal?: boolean;
+  /** Sliding window: a query attends keys with qPos − kPos < window. */
+  window?: number;
+  /** Past keys/values (generation); the result's cache includes the new ones. */
+  cache?: KVCache;
+}
+
+export interface Attention {
+  (x: tf.Tensor, opts: AttendOptions): { out: tf.Tensor; cache: KVCache };
+}
+
+/** cos/sin tables [T, dh] for positions (frequencies θ^(−2i/dh), halves duplicated for rotate-half). */
+export function ropeTables(positions: number[], dh: number, theta = 10000): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const half = dh / 2;
+  const cos = new Float32Array(positions.length * dh);
+  const sin = new Float32Array(positions.length * dh);
+  positions.forEach((p, t) => {
+    for (let i = 0; i < half; i++) {
+      const a = p * Math.pow(theta, (-2 * i) / dh);
+      cos[t * dh + i] = cos[t * dh + i + half] = Math.cos(a);
+      sin[t * dh + i] = sin[t * dh + i + half] = Math.sin(a);
+    }
+  });
+  return { cos: tf.tensor2d(cos, [positions.length, dh]), sin: tf.tensor2d(sin, [positions.length, dh]) };
+}
+
+/** Applies RoPE to x [B, H, T, dh]. */
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+  const dh = x.shape[3];
+  const half = dh / 2;
+  const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, half]);
+  const x2 = x.slice([0, 0, 0, half], [-1, -1, -1, half]);
+  const rotated = tf.concat([x2.neg(), x1], 3);
+  return x.mul(cos).add(rotated.mul(sin)) as tf.Tensor4D;
+}
+
+/** Additive mask [1 or B, 1, Tq, Tk]: 0 where allowed, −1e9 where masked. */
+export function attentionMask(qPos: number[], kPos: number[], opts: { causal?: boolean; window?: number; keyMask?: tf.Tensor2D }): tf.Tensor4D | null {
+  let mask: tf.Tensor4D | null = null;
+  if (opts.causal || opts.window) {
+    const m = new Float32Array(qPos.length * kPos.length);
+    qPos.forEach((q, i) =>
+      kPos.forEach((k, j) => {
+        const ok = (!opts.causal || k <= q) && (!opts.window || q - k < opts.window);
+        m[i * kPos.length + j] = ok ? 0 : -1e9;
+      }),
+    );
+    mask = tf.tensor4d(m, [1, 1, qPos.length, kPos.length]);
+  }
+  if (opts.keyMask) {
+    const km = opts.keyMask.sub(1).mul(1e9).expandDims(1).expandDims(1) as tf.Tensor4D; // [B,1,1,Tk]
+    mask = mask ? (mask.add(km) as tf.Tensor4D) : km;
+  }
+  return mask;
+}
+
+export function buildAttention(ps: ParamStore, name: string, c: AttentionConfig): Attention {
+  if (c.heads % c.kvHeads !== 0) throw new Error(`${name}: heads (${c.heads}) must be a multiple of kvHeads (${c.kvHeads})`);
+  const kvIn = c.kvInput ?? c.d;
+  const q = buildLinear(ps, `${name}.q_proj`, c.d, c.heads * c.headDim, { bias: c.bias });
+  const k = buildLinear(ps, `${name}.k_proj`, kvIn, c.kvHeads * c.headDim, { bias: c.bias });
+  const v = buildLinear(ps, `${name}.v_proj`, kvIn, c.kvHeads * c.headDim, { bias: c.bias });
+  const o = buildLinear(ps, `${name}.o_proj`, c.heads * c.headDim, c.d, { bias: c.bias, std: c.outStd });
+  const qNorm = c.qkNorm ? ps.create(`${name}.q_norm.weight`, [c.headDim], { kind: 'zeros' }) : null;
+  const kNorm = c.qkNorm ? ps.create(`${name}.k_norm.weight`, [c.headDim], { kind: 'zeros' }) : null;
+  const rms = (x: tf.Tensor, w: tf.Tensor) => x.mul(tf.rsqrt(x.square().mean(-1, true).add(1e-6))).mul(w.add(1));
+  const group = c.heads / c.kvHeads;
+  const split = (x: tf.Tensor, heads: number) => {
+    const [B, T] = x.shape;
+    return x.reshape([B, T, heads, c.headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+  };
+  return (x, opts) => {
+    const [B, Tq] = x.shape;
+    const src = opts.kv ?? x;
+    let qh = split(q(x), c.heads);
+    let kh = split(k(src), c.kvHeads);
+    const vh = split(v(src), c.kvHeads);
+    if (qNorm && kNorm) {
+      qh = rms(qh, qNorm) as tf.Tensor4D;
+      kh = rms(kh, kNorm) as tf.Tensor4D;
+    }
+    const kPosNew = opts.kPos ?? opts.qPos;
+    if (c.rope) {
+      const tq = ropeTables(opts.qPos, c.headDim, c.ropeTheta);
+      qh = applyRope(qh, tq.cos, tq.sin);
+      const tk = ropeTables(kPosNew, c.headDim, c.ropeTheta);
+      kh = applyRope(kh, tk.cos, tk.sin);
+    }
+    const kAll = opts.cache ? (tf.concat([opts.cache.k, kh], 2) as tf.Tensor4D) : kh;
+    const vAll = opts.cache ? (tf.concat([opts.cache.v, vh], 2) as tf.Tensor4D) : vh;
+    const Tk = kAll.shape[2];
+    const expand = (t: tf.Tensor4D) =>
+      // Rank-3 tile: tfjs has no gradient for tiling rank-5 tensors.
+      group === 1 ? t : (t.reshape([B * c.kvHeads, 1, Tk * c.headDim]).tile([1, group, 1]).reshape([B, c.heads, Tk, c.headDim]) as tf.Tensor4D);
+    const kE = expand(kAll).reshape([B * c.heads, Tk, c.headDim]);
+    const vE = expand(vAll).reshape([B * c.heads, Tk, c.headDim]);
+    let scores = tf.matMul(qh.reshape([B * c.heads, Tq, c.headDim]), kE, false, true).mul(1 / Math.sqrt(c.headDim)).reshape([B, c.heads, Tq, Tk]);
+    const kPosAll = opts.cache ? [...opts.cache.pos, ...kPosNew] : kPosNew;
+    const mask = attentionMask(opts.qPos, kPosAll, { causal: opts.causal, window: opts.window, keyMask: opts.keyMask });
+    if (mask) scores = scores.add(mask);
+    const att = tf.softmax(scores).reshape([B * c.heads, Tq, Tk]);
+    const out = tf.matMul(att, vE).reshape([B, c.heads, Tq, c.headDim]).transpose([0, 2, 1, 3]).reshape([B, Tq, c.heads * c.headDim]);
+    return { out: o(out), cache: { k: kAll, v: vAll, pos: kPosAll } };
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Layers shared by the three models, as small functions over a ParamStore (nanoGPT's blocks, in functional form):
+ * each `build*` registers its weights under a name prefix and returns a forward function. Inputs are [N, d] or
+ * [B, T, d]; every weight product is a 2-D [rows, d]·[d, out] matmul (the fast XNNPACK path on wasm).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ParamStore } from './params';
+
+export type Fwd = (x: tf.Tensor) => tf.Tensor;
+
+/** y = x·W (+ b). W stored [in, out] under `${name}.weight` (transposed relative to PyTorch's Linear). */
+export function buildLinear(ps: ParamStore, name: string, din: number, dout: number, opts: { bias?: boolean; std?: number; zero?: boolean } = {}): Fwd {
+  const w = ps.create(`${name}.weight`, [din, dout], opts.zero ? { kind: 'zeros' } : { kind: 'normal', std: opts.std ?? 0.02 });
+  const b = opts.bias === false ? null : ps.create(`${name}.bias`, [dout], { kind: 'zeros' });
+  return (x) => {
+    const shape = x.shape;
+    const flat = x.reshape([-1, din]);
+    let y = tf.matMul(flat, w);
+    if (b) y = y.add(b);
+    return y.reshape([...shape.slice(0, -1), dout]);
+  };
+}
+
+export function buildLayerNorm(ps: ParamStore, name: string, d: number, eps = 1e-6): Fwd {
+  const g = ps.create(`${name}.weight`, [d], { kind: 'ones' });
+  const b = ps.create(`${name}.bias`, [d], { kind: 'zeros' });
+  return (x) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b);
+  };
+}
+
+/** Gemma's RMSNorm: x / rms(x) · (1 + w), with w initialised to zero. */
+export function buildRMSNorm(ps: ParamStore, name: string, d: number, eps = 1e-6): Fwd {
+  const w = ps.create(`${name}.weight`, [d], { kind: 'zeros' });
+  return (x) => x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(w.add(1));
+}
+
+/** GELU, tanh approximation (gelu_pytorch_tanh in SigLIP and Gemma). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1));
+}
+
+/** SigLIP MLP: fc2(gelu(fc1(x))). */
+export function buildMLP(ps: ParamStore, name: string, d: number, hidden: number, outStd = 0.02): Fwd {
+  const fc1 = buildLinear(ps, `${name}.fc1`, d, hidden);
+  const fc2 = buildLinear(ps, `${name}.fc2`, hidden, d, { std: outStd });
+  return (x) => fc2(gelu(fc1(x)));
+}
+
+/** Gemma GeGLU: down(gelu(gate(x)) · up(x)), no biases. */
+export function buildGeGLU(ps: ParamStore, name: string, d: number, hidden: number, outStd = 0.02): Fwd {
+  const gate = buildLinear(ps, `${name}.gate_proj`, d, hidden, { bias: false });
+  const up = buildLinear(ps, `${name}.up_proj`, d, hidden, { bias: false });
+  const down = buildLinear(ps, `${name}.down_proj`, hidden, d, { bias: false, std: outStd });
+  return (x) => down(gelu(gate(x)).mul(up(x)));
+}
+
+/** FiLM: x·(1 + γ) + β, with γ, β given per example ([B, d] broadcast over tokens). Identity when γ = β = 0. */
+export function film(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  return x.mul(gamma.expandDims(1).add(1)).add(beta.expandDims(1));
+}
+
+/**
+ * ViT patch embedding: images [B, H, W, C] → [B, (H/p)·(W/p), d], as a reshape into patches and one matmul (the same
+ * linear map as a stride-p convolution), plus learned position embeddings.
+ */
+export function buildPatchEmbed(ps: ParamStore, name: string, image: number, patch: number, channels: number, d: number): { fwd: Fwd; tokens: number } {
+  if (image % patch !== 0) throw new Error(`patch embedding: image size ${image} is not a multiple of the patch size ${patch}`);
+  const g = image / patch;
+  const proj = buildLinear(ps, `${name}.patch_embedding`, patch * patch * channels, d);
+  const pos = ps.create(`${name}.position_embedding.weight`, [g * g, d], { kind: 'normal', std: 0.02 });
+  return {
+    tokens: g * g,
+    fwd: (x) => {
+      const B = x.shape[0];
+      const patches = x.reshape([B, g, patch, g, patch, channels]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, g * g, patch * patch * channels]);
+      return proj(patches).add(pos);
+    },
+  };
+}
+
+/** Sinusoidal embedding of scalars t [B] → [B, d] with periods from minPeriod to maxPeriod (SmolVLA's time embedding). */
+export function sinusoidal(t: tf.Tensor1D, d: number, minPeriod = 4e-3, maxPeriod = 4.0): tf.Tensor2D {
+  const half = d / 2;
+  const freqs = Array.from({ length: half }, (_, i) => (2 * Math.PI) / (minPeriod * Math.pow(maxPeriod / minPeriod, i / Math.max(1, half - 1))));
+  const arg = t.expandDims(1).mul(tf.tensor1d(freqs).expandDims(0));
+  return tf.concat([tf.sin(arg), tf.cos(arg)], 1) as tf.Tensor2D;
+}
