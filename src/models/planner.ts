@@ -182,6 +182,11 @@ export class Planner {
 
   /** Samples (or greedily decodes) completions token by token; returns token ids per row, without <eos>. */
   generate(inp: PlannerInputs, opts: GenerateOptions): number[][] {
+    return this.generateWithLogProbs(inp, opts).ids;
+  }
+
+  /** As generate, also returning log p of every emitted token (including <eos>) under the model (temperature 1). */
+  generateWithLogProbs(inp: PlannerInputs, opts: GenerateOptions): { ids: number[][]; logProbs: number[][] } {
     const B = inp.promptIds.shape[0];
     const rng = opts.rng ?? new Rng(0);
     const out: number[][] = Array.from({ length: B }, () => []);
@@ -202,12 +207,16 @@ export class Planner {
       if (opts.useCache === false) tf.dispose(r.caches.flatMap((c) => [c.k, c.v]));
     }
     const generated: number[][] = Array.from({ length: B }, () => []);
+    const logProbs: number[][] = Array.from({ length: B }, () => []);
     for (let step = 0; step < opts.maxNew; step++) {
       const logits = last.arraySync() as number[][];
       last.dispose();
       const next = logits.map((row, b) => (done[b] ? PAD : sampleToken(row, opts, rng)));
       next.forEach((t, b) => {
         if (done[b]) return;
+        const row = logits[b];
+        const max = Math.max(...row);
+        logProbs[b].push(row[t] - max - Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0)));
         if (t === EOS) done[b] = true;
         else out[b].push(t);
       });
@@ -242,7 +251,7 @@ export class Planner {
     if (caches) tf.dispose(caches.flatMap((c) => [c.k, c.v]));
     if (keyMask !== pre.mask) keyMask.dispose();
     tf.dispose([pre.x, pre.mask]);
-    return out;
+    return { ids: out, logProbs };
   }
 
   dispose(): void {

@@ -110,7 +110,7 @@ export class Policy {
     return this.ps.params;
   }
 
-  /** Backbone pass: the hidden states entering each layer ([B, P, d] each) and the prefix mask. */
+  /** Backbone pass: the hidden states after each layer ([B, P, d] each; expert layer i reads layer i's) and the mask. */
   prefix(inp: PolicyInputs): { hidden: tf.Tensor3D[]; mask: tf.Tensor2D } {
     const c = this.config;
     const B = inp.images.shape[0];
@@ -124,8 +124,8 @@ export class Policy {
     const positions = [...Array(P).keys()];
     const hidden: tf.Tensor3D[] = [];
     for (const layer of this.backbone) {
-      hidden.push(x as tf.Tensor3D);
       x = layer(x, { qPos: positions, keyMask: mask }).x;
+      hidden.push(x as tf.Tensor3D);
     }
     return { hidden, mask };
   }

@@ -1,0 +1,206 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { switchBackend } from '../../src/backend';
+import { getPreset } from '../../src/experiments/presets';
+import { GroundingModel, type GroundingConfig } from '../../src/models/grounding';
+import { Planner, type PlannerConfig, sampleToken } from '../../src/models/planner';
+import { Policy, type PolicyConfig } from '../../src/models/policy';
+import { flowMatchingLoss, symmetricInfoNCE } from '../../src/train/losses';
+import { Rng } from '../../src/util/rng';
+
+const T = getPreset('tiny').models;
+const G: GroundingConfig = { ...T.grounding, image: 16, vision: { ...T.grounding.vision, layers: 1 }, vocab: 20, maxText: 6, trajectoryLength: 5 };
+const P: PlannerConfig = { ...T.planner, image: 16, vocab: 20, maxPrompt: 5, maxCompletion: 6, layers: 2, window: 4 };
+const PO: PolicyConfig = { ...T.policy, image: 16, vocab: 20, maxText: 5, chunk: 3, steps: 3 };
+const B = 3;
+
+function groundingInputs(seed: number) {
+  const r = new Rng(seed);
+  return {
+    b: {
+      images: tf.tensor4d(Float32Array.from({ length: B * 16 * 16 * 3 }, () => r.random()), [B, 16, 16, 3]),
+      trajectories: tf.tensor3d(r.normals(B * 5 * 4, 0.05), [B, 5, 4]),
+      trajectoryMask: tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0]]),
+    },
+    ids: tf.tensor2d([[5, 6, 7, 0, 0, 0], [8, 9, 0, 0, 0, 0], [10, 11, 12, 13, 0, 0]], [3, 6], 'int32'),
+    mask: tf.tensor2d([[1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0]]),
+  };
+}
+function plannerInputs(seed: number, withImage = true) {
+  const r = new Rng(seed);
+  return {
+    inp: {
+      images: withImage ? tf.tensor4d(Float32Array.from({ length: B * 16 * 16 * 3 }, () => r.random()), [B, 16, 16, 3]) : null,
+      promptIds: tf.tensor2d([[0, 1, 5, 6, 4], [1, 7, 8, 9, 4], [0, 0, 1, 5, 4]], [3, 5], 'int32'),
+      promptMask: tf.tensor2d([[0, 1, 1, 1, 1], [1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]),
+    },
+    comp: tf.tensor2d([[10, 11, 2, 0, 0, 0], [12, 2, 0, 0, 0, 0], [13, 14, 15, 2, 0, 0]], [3, 6], 'int32'),
+    compMask: tf.tensor2d([[1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0]]),
+  };
+}
+function policyInputs(seed: number) {
+  const r = new Rng(seed);
+  return {
+    inp: {
+      images: tf.tensor4d(Float32Array.from({ length: B * 16 * 16 * 3 }, () => r.random()), [B, 16, 16, 3]),
+      textIds: tf.tensor2d([[5, 6, 7, 0, 0], [8, 9, 0, 0, 0], [10, 11, 12, 13, 0]], [3, 5], 'int32'),
+      textMask: tf.tensor2d([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]]),
+      state: tf.tensor2d([0.3, 0.1, 0.4, -0.1, 0.5, 0], [3, 2]),
+    },
+    actions: tf.tensor3d(r.normals(B * 3 * 2, 0.02), [B, 3, 2]),
+    noise: tf.tensor3d(r.normals(B * 3 * 2), [B, 3, 2]),
+    t: tf.tensor1d([0.3, 0.7, 0.95]),
+    mask: tf.tensor2d([[1, 1, 1], [1, 1, 0], [1, 0, 0]]),
+  };
+}
+
+/** The three models' losses on fixed inputs, as functions of their parameters. */
+function lossFns(seed: number) {
+  const g = new GroundingModel(G, seed);
+  const gi = groundingInputs(1);
+  const pl = new Planner(P, seed);
+  const pi = plannerInputs(2);
+  const po = new Policy(PO, seed);
+  const poi = policyInputs(3);
+  return {
+    grounding: { params: g.params, loss: () => symmetricInfoNCE(g.encodeVisionAction(gi.b), g.encodeText(gi.ids, gi.mask), g.scale()) },
+    planner: { params: pl.params, loss: () => pl.logProb(pi.inp, pi.comp, pi.compMask).perToken.sum().neg().div(pi.compMask.sum()) as tf.Scalar },
+    policy: {
+      params: po.params,
+      loss: () => {
+        const { pred, target } = po.flowMatching(poi.inp, poi.actions, poi.noise, poi.t);
+        return flowMatchingLoss(pred, target, poi.mask);
+      },
+    },
+  };
+}
+
+async function gradients(fn: { params: Map<string, tf.Variable>; loss: () => tf.Scalar }) {
+  const names = [...fn.params.keys()];
+  const { value, grads } = tf.variableGrads(fn.loss, names.map((n) => fn.params.get(n)!));
+  const out: Record<string, Float32Array> = {};
+  names.forEach((n) => (out[n] = grads[fn.params.get(n)!.name].dataSync() as Float32Array));
+  return { loss: value.dataSync()[0], grads: out };
+}
+
+describe('models: grounding, planner, policy', () => {
+  before(async () => {
+    await switchBackend('cpu');
+  });
+
+  it('config validation names the field and the accepted range', () => {
+    assert.throws(() => new GroundingModel({ ...G, vision: { ...G.vision, width: 33 } }, 0), /GroundingConfig.vision.width must be a positive multiple of heads \(got 33 with 2 heads\)/);
+    assert.throws(() => new GroundingModel({ ...G, conditioning: 'audio' as never }, 0), /GroundingConfig.conditioning must be "action" or "none"/);
+    assert.throws(() => new Planner({ ...P, heads: 3, kvHeads: 2 }, 0), /PlannerConfig.heads must be a multiple of kvHeads/);
+    assert.throws(() => new Planner({ ...P, imageTokens: 3 }, 0), /PlannerConfig.imageTokens must be a square/);
+    assert.throws(() => new Policy({ ...PO, chunk: 0 }, 0), /PolicyConfig.chunk must be a positive integer \(got 0\)/);
+  });
+
+  it('shapes: unit-norm embeddings, per-token log-probs, action chunks', () => {
+    const g = new GroundingModel(G, 1);
+    const gi = groundingInputs(1);
+    const e = g.encodeVisionAction(gi.b);
+    assert.deepEqual(e.shape, [3, G.embed]);
+    assert.ok(Math.abs(e.norm('euclidean', 1).dataSync()[1] - 1) < 1e-5);
+    assert.deepEqual(g.score(gi.b, gi.ids, gi.mask).shape, [3]);
+    const pl = new Planner(P, 1);
+    const pi = plannerInputs(2);
+    const lp = pl.logProb(pi.inp, pi.comp, pi.compMask);
+    assert.deepEqual(lp.perToken.shape, [3, 6]);
+    assert.equal(Math.abs(lp.perToken.dataSync()[5]), 0, 'masked completion tokens contribute 0');
+    const po = new Policy(PO, 1);
+    assert.deepEqual(po.sampleActions(policyInputs(3).inp, new Rng(0)).shape, [3, 3, 2]);
+  });
+
+  it('FiLM starts as the identity: action conditioning does not change the initial vision embedding', () => {
+    const withA = new GroundingModel(G, 5);
+    const gi = groundingInputs(1);
+    const other = { ...gi.b, trajectories: tf.tensor3d(new Rng(9).normals(3 * 5 * 4), [3, 5, 4]) };
+    assert.deepEqual(Array.from(withA.encodeVisionAction(gi.b).dataSync()), Array.from(withA.encodeVisionAction(other).dataSync()));
+  });
+
+  it('planner logProb of a sequence equals the sum of the step-by-step generation log-probs (with the cache)', () => {
+    const pl = new Planner(P, 3);
+    const pi = plannerInputs(4);
+    const gen = pl.generateWithLogProbs(pi.inp, { maxNew: 5, temperature: 1, rng: new Rng(11) });
+    // Re-score what was generated (with <eos> when it stopped) by teacher forcing.
+    const rows = gen.ids.map((ids, b) => (gen.logProbs[b].length > ids.length ? [...ids, 2] : ids));
+    const C = 6;
+    const comp = tf.tensor2d(rows.flatMap((r) => [...r, ...Array(C - r.length).fill(0)]), [3, C], 'int32');
+    const mask = tf.tensor2d(rows.flatMap((r) => [...r.map(() => 1), ...Array(C - r.length).fill(0)]), [3, C]);
+    const lp = pl.logProb(pi.inp, comp, mask).sum.dataSync();
+    gen.logProbs.forEach((steps, b) => {
+      const total = steps.reduce((a, x) => a + x, 0);
+      assert.ok(Math.abs(total - lp[b]) < 1e-3, `row ${b}: generation ${total} vs teacher forcing ${lp[b]}`);
+    });
+    // And the cache changes nothing: greedy decoding with and without it agrees.
+    assert.deepEqual(pl.generate(pi.inp, { maxNew: 5, temperature: 0 }), pl.generate(pi.inp, { maxNew: 5, temperature: 0, useCache: false }));
+  });
+
+  it('sampling: greedy picks the argmax; top-k 1 is greedy; top-p keeps the nucleus', () => {
+    const logits = [0.1, 2.0, 1.9, -1];
+    assert.equal(sampleToken(logits, { temperature: 0 }, new Rng(0)), 1);
+    assert.equal(sampleToken(logits, { temperature: 1, topK: 1 }, new Rng(0)), 1);
+    const seen = new Set<number>();
+    const rng = new Rng(1);
+    for (let i = 0; i < 200; i++) seen.add(sampleToken(logits, { temperature: 1, topP: 0.8 }, rng));
+    assert.deepEqual([...seen].sort(), [1, 2]);
+  });
+
+  for (const name of ['grounding', 'planner', 'policy'] as const) {
+    it(`${name}: gradients match central finite differences (cpu) and wasm's match cpu's`, async () => {
+      await switchBackend('cpu');
+      const fn = lossFns(21)[name];
+      const { grads } = await gradients(fn);
+      const rng = new Rng(5);
+      const eps = 1e-2;
+      let checked = 0;
+      for (const [pname, v] of fn.params) {
+        const g = grads[pname];
+        const idx = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]))[rng.int(Math.min(3, g.length))];
+        if (Math.abs(g[idx]) < 1e-4) continue;
+        const vals = v.dataSync().slice() as Float32Array;
+        const at = (delta: number) => {
+          const copy = vals.slice();
+          copy[idx] += delta;
+          v.assign(tf.tensor(copy, v.shape));
+          return tf.tidy(() => fn.loss().dataSync()[0]);
+        };
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        v.assign(tf.tensor(vals, v.shape));
+        assert.ok(Math.abs(fd - g[idx]) <= 5e-2 * Math.max(Math.abs(fd), Math.abs(g[idx])) + 5e-4, `${pname}[${idx}]: finite difference ${fd} vs analytic ${g[idx]}`);
+        checked++;
+      }
+      assert.ok(checked >= 5, `only ${checked} parameters checked`);
+      const cpu = await gradients(lossFns(22)[name]);
+      await switchBackend('wasm');
+      const wasm = await gradients(lossFns(22)[name]);
+      assert.ok(Math.abs(wasm.loss - cpu.loss) <= 1e-4 * Math.abs(cpu.loss));
+      for (const p of Object.keys(cpu.grads)) {
+        let num = 0;
+        let den = 0;
+        cpu.grads[p].forEach((c, i) => {
+          num += (wasm.grads[p][i] - c) ** 2;
+          den += c * c;
+        });
+        assert.ok(Math.sqrt(num / Math.max(den, 1e-20)) <= 1e-3 || den < 1e-14, `${p}: wasm vs cpu relative difference ${Math.sqrt(num / den)}`);
+      }
+      await switchBackend('cpu');
+    });
+
+    it(`${name}: overfits a fixed small batch (loss falls by ≥ 90%)`, async function () {
+      this.timeout(120000);
+      await switchBackend('wasm');
+      const fn = lossFns(31)[name];
+      const opt = tf.train.adam(name === 'policy' ? 3e-3 : 1e-2);
+      const vars = [...fn.params.values()];
+      const first = tf.tidy(() => fn.loss().dataSync()[0]);
+      let last = first;
+      for (let i = 0; i < 250 && last > 0.1 * first; i++) {
+        last = (opt.minimize(fn.loss, true, vars) as tf.Scalar).dataSync()[0];
+      }
+      assert.ok(last <= 0.1 * first, `loss ${first} → ${last}`);
+      await switchBackend('cpu');
+    });
+  }
+});
