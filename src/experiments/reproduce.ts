@@ -27,6 +27,7 @@ import type { StageSchedule } from './schedule';
 import { gitRevision, stage, writeJsonAtomic } from './stages';
 import { groundingScorer, groundingTask, plannerPolicy, plannerPretrainTask, plannerSftTask, policyTask } from './tasks';
 import { writeTables } from './tables';
+import { writeRunFigures } from '../viz/run-figures';
 
 export interface ReproduceOptions {
   preset: string;
@@ -183,6 +184,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   await writeTables(o.out, CONDITIONS, results, testSamples, generated, S.eval.qualitative);
   const seconds = (Date.now() - t0) / 1000;
   writeJsonAtomic(path.join(o.out, 'summary.json'), { seconds, conditions: results });
+  await writeRunFigures(o.out);
   for (const g of Object.values(groundings)) g.dispose();
   policy.dispose();
   planner.dispose();

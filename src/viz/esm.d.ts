@@ -1,0 +1,2 @@
+export function loadVega(): Promise<any>;
+export function loadVegaLite(): Promise<any>;
