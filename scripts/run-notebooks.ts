@@ -57,6 +57,7 @@ async function runOne(file: string, outFile: string): Promise<void> {
     cell.execution_count = ++count;
     process.stderr.write(`  ${path.basename(file)} cell ${i + 1}: ${ok ? 'ok' : 'FAILED'}\n`);
     if (!ok) {
+      fs.mkdirSync(path.dirname(outFile), { recursive: true });
       fs.writeFileSync(outFile, JSON.stringify(nb, null, 1));
       process.stderr.write(`\n${file}: cell ${i + 1} failed\n--- code ---\n${text(cell.source)}\n--- error ---\n${errors.join('\n') || outputs.map((o) => o.text ?? '').join('')}\n`);
       executor.close();

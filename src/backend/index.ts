@@ -36,22 +36,22 @@ function errorText(e: unknown): string {
   return msg.split('\n')[0];
 }
 
-function tryRequire(pkg: string): { ok: true; mod: unknown } | { ok: false; reason: string } {
+function tryRequire(pkg: string): { mod?: unknown; reason?: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return { ok: true, mod: require(pkg) };
+    return { mod: require(pkg) };
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND' && errorText(e).includes(`'${pkg}'`)) {
-      return { ok: false, reason: `${pkg} is not installed (optional dependency; its install needs internet to fetch libtensorflow)` };
+      return { reason: `${pkg} is not installed (optional dependency; its install needs internet to fetch libtensorflow)` };
     }
-    return { ok: false, reason: `${pkg} failed to load: ${errorText(e)}` };
+    return { reason: `${pkg} failed to load: ${errorText(e)}` };
   }
 }
 
 async function tryNative(skipped: BackendInfo['skipped'], pkg: string, needGpu: boolean): Promise<BackendInfo | null> {
   const loaded = tryRequire(pkg);
-  if (!loaded.ok) {
+  if (loaded.reason !== undefined) {
     skipped.push({ candidate: pkg, reason: loaded.reason });
     return null;
   }
@@ -82,7 +82,7 @@ async function tryNative(skipped: BackendInfo['skipped'], pkg: string, needGpu: 
 
 async function tryWasm(skipped: BackendInfo['skipped']): Promise<BackendInfo | null> {
   const loaded = tryRequire('@tensorflow/tfjs-backend-wasm');
-  if (!loaded.ok) {
+  if (loaded.reason !== undefined) {
     skipped.push({ candidate: 'wasm', reason: loaded.reason });
     return null;
   }

@@ -281,3 +281,10 @@ export async function openBuilder(dir: string): Promise<Builder> {
   };
   return builder;
 }
+
+/** All episodes of a builder (with the iteration options) as an array. */
+export async function readEpisodes(builder: Builder, opts: EpisodeIterOptions = {}): Promise<Episode[]> {
+  const out: Episode[] = [];
+  for await (const ep of builder.episodes(opts)) out.push(ep);
+  return out;
+}
