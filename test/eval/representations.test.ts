@@ -14,7 +14,7 @@ describe('eval/representations: modality gap, alignment, uniformity, PCA', () =>
   });
 
   it('PCA recovers the direction of largest variance, with a fixed sign', () => {
-    const pts = [[-2, 0.1, 0], [-1, -0.1, 0], [1, 0.1, 0], [2, -0.1, 0]];
+    const pts = [[-2, 0.1, 0], [-1, -0.1, 0], [1, -0.1, 0], [2, 0.1, 0]]; // x and y uncorrelated
     const p = pca2(pts);
     // The first component is ±x; the sign rule makes its largest loading positive, so x order is kept.
     assert.deepEqual(p.map((q) => Math.sign(q[0])), [-1, -1, 1, 1]);
