@@ -50,6 +50,22 @@ export interface Attention {
 /** cos/sin tables [T, dh] for positions (frequencies θ^(−2i/dh), halves duplicated for rotate-half). */
 export function ropeTables(positions: number[], dh: number, theta = 10000): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
   const half = dh / 2;
+  // Generation asks for one position per step: keep a small JS-side cache of single-position rows.
+  if (positions.length === 1) {
+    const key = `${positions[0]}:${dh}:${theta}`;
+    let row = ropeRowCache.get(key);
+    if (!row) {
+      row = { cos: new Float32Array(dh), sin: new Float32Array(dh) };
+      for (let i = 0; i < half; i++) {
+        const a = positions[0] * Math.pow(theta, (-2 * i) / dh);
+        row.cos[i] = row.cos[i + half] = Math.cos(a);
+        row.sin[i] = row.sin[i + half] = Math.sin(a);
+      }
+      if (ropeRowCache.size > 4096) ropeRowCache.clear();
+      ropeRowCache.set(key, row);
+    }
+    return { cos: tf.tensor2d(row.cos, [1, dh]), sin: tf.tensor2d(row.sin, [1, dh]) };
+  }
   const cos = new Float32Array(positions.length * dh);
   const sin = new Float32Array(positions.length * dh);
   positions.forEach((p, t) => {
@@ -61,6 +77,8 @@ export function ropeTables(positions: number[], dh: number, theta = 10000): { co
   });
   return { cos: tf.tensor2d(cos, [positions.length, dh]), sin: tf.tensor2d(sin, [positions.length, dh]) };
 }
+
+const ropeRowCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
 
 /** Applies RoPE to x [B, H, T, dh]. */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
@@ -75,7 +93,10 @@ export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): t
 /** Additive mask [1 or B, 1, Tq, Tk]: 0 where allowed, −1e9 where masked. */
 export function attentionMask(qPos: number[], kPos: number[], opts: { causal?: boolean; window?: number; keyMask?: tf.Tensor2D }): tf.Tensor4D | null {
   let mask: tf.Tensor4D | null = null;
-  if (opts.causal || opts.window) {
+  // Nothing to mask when every key is at or before every query and inside the window (a generation step).
+  const minQ = Math.min(...qPos);
+  const trivial = kPos.every((k) => k <= minQ && (!opts.window || Math.max(...qPos) - k < opts.window));
+  if ((opts.causal || opts.window) && !trivial) {
     const m = new Float32Array(qPos.length * kPos.length);
     qPos.forEach((q, i) =>
       kPos.forEach((k, j) => {
@@ -127,17 +148,18 @@ export function buildAttention(ps: ParamStore, name: string, c: AttentionConfig)
     const kAll = opts.cache ? (tf.concat([opts.cache.k, kh], 2) as tf.Tensor4D) : kh;
     const vAll = opts.cache ? (tf.concat([opts.cache.v, vh], 2) as tf.Tensor4D) : vh;
     const Tk = kAll.shape[2];
-    const expand = (t: tf.Tensor4D) =>
-      // Rank-3 tile: tfjs has no gradient for tiling rank-5 tensors.
-      group === 1 ? t : (t.reshape([B * c.kvHeads, 1, Tk * c.headDim]).tile([1, group, 1]).reshape([B, c.heads, Tk, c.headDim]) as tf.Tensor4D);
-    const kE = expand(kAll).reshape([B * c.heads, Tk, c.headDim]);
-    const vE = expand(vAll).reshape([B * c.heads, Tk, c.headDim]);
-    let scores = tf.matMul(qh.reshape([B * c.heads, Tq, c.headDim]), kE, false, true).mul(1 / Math.sqrt(c.headDim)).reshape([B, c.heads, Tq, Tk]);
+    // Grouped-query attention without materialising repeated keys/values: the `group` query heads that share a
+    // key/value head are stacked as extra query rows, so each product is [B·Hk, group·Tq, dh] × [B·Hk, Tk, dh]ᵀ.
+    // (Head h uses key/value head ⌊h / group⌋, as in Gemma and Llama.)
+    const qG = qh.reshape([B * c.kvHeads, group * Tq, c.headDim]);
+    const kG = kAll.reshape([B * c.kvHeads, Tk, c.headDim]);
+    const vG = vAll.reshape([B * c.kvHeads, Tk, c.headDim]);
+    let scores = tf.matMul(qG, kG, false, true).mul(1 / Math.sqrt(c.headDim)).reshape([B, c.heads, Tq, Tk]);
     const kPosAll = opts.cache ? [...opts.cache.pos, ...kPosNew] : kPosNew;
     const mask = attentionMask(opts.qPos, kPosAll, { causal: opts.causal, window: opts.window, keyMask: opts.keyMask });
     if (mask) scores = scores.add(mask);
-    const att = tf.softmax(scores).reshape([B * c.heads, Tq, Tk]);
-    const out = tf.matMul(att, vE).reshape([B, c.heads, Tq, c.headDim]).transpose([0, 2, 1, 3]).reshape([B, Tq, c.heads * c.headDim]);
+    const att = tf.softmax(scores).reshape([B * c.kvHeads, group * Tq, Tk]);
+    const out = tf.matMul(att, vG).reshape([B, c.heads, Tq, c.headDim]).transpose([0, 2, 1, 3]).reshape([B, Tq, c.heads * c.headDim]);
     return { out: o(out), cache: { k: kAll, v: vAll, pos: kPosAll } };
   };
 }
