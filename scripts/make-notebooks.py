@@ -6,8 +6,8 @@ KERNEL = {"kernelspec": {"display_name": "TypeScript (gpla, tslab)", "language":
 
 def nb(cells):
     out = []
-    for kind, src in cells:
-        c = {"cell_type": kind, "metadata": {}, "source": src.strip("\n")}
+    for i, (kind, src) in enumerate(cells):
+        c = {"cell_type": kind, "id": f"cell-{i:02d}", "metadata": {}, "source": src.strip("\n")}
         if kind == "code":
             c["outputs"] = []
             c["execution_count"] = None
