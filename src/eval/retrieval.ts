@@ -1,10 +1,33 @@
 /**
- * Retrieval metrics from a similarity matrix S (row i = query i; its true match is column i): recall@k in both
- * directions (rows → columns and columns → rows), median rank and mean reciprocal rank. Ties count against the true
- * item (pessimistic): its rank is 1 + the number of other items scoring at least as high.
+ * Retrieval metrics from a similarity matrix S [N×N]: row i is query i (e.g. a trajectory) and its true match is
+ * column i (its description). Both directions are scored: rows → columns (each row ranks the N columns) and
+ * columns → rows (each column ranks the N rows).
+ *
+ * Ranks are 1-based and pessimistic about ties: the true item's rank is 1 + the number of OTHER items whose score is
+ * ≥ the true score. A model that scores everything equally therefore gets rank N, not a lucky 1 (so a collapsed
+ * encoder cannot look good); with no ties this is the usual rank.
+ *
+ * Reported: recall@k (share of queries whose rank ≤ k), the median rank (mean of the two middle ranks when N is
+ * even) and the mean reciprocal rank.
  */
+
+/** A square similarity matrix: rows of numbers, or N×N values in row-major order. */
+export type SimilarityMatrix = ArrayLike<number>[] | { values: ArrayLike<number>; n: number };
+
+export interface DirectionMetrics {
+  /** recall@k for each requested k. */
+  recall: Record<number, number>;
+  medianRank: number;
+  meanReciprocalRank: number;
+  /** The 1-based rank of every query's true match. */
+  ranks: number[];
+}
+
 export interface RetrievalResult {
+  n: number;
+  /** recall@k, rows → columns. */
   rowToCol: Record<number, number>;
+  /** recall@k, columns → rows. */
   colToRow: Record<number, number>;
   medianRankRowToCol: number;
   medianRankColToRow: number;
@@ -12,9 +35,35 @@ export interface RetrievalResult {
   mrrColToRow: number;
 }
 
-export function ranks(sim: number[][], byColumn = false): number[] {
-  const n = sim.length;
-  const at = (i: number, j: number) => (byColumn ? sim[j][i] : sim[i][j]);
+export const DEFAULT_KS = [1, 5, 10];
+
+/** Reads a similarity matrix into an accessor, checking it is square, non-empty and finite. */
+function accessor(sim: SimilarityMatrix): { n: number; at: (i: number, j: number) => number } {
+  let n: number;
+  let at: (i: number, j: number) => number;
+  if (Array.isArray(sim)) {
+    n = sim.length;
+    sim.forEach((row, i) => {
+      if (row.length !== n) throw new Error(`retrieval: the similarity matrix must be square and non-empty: row ${i} has ${row.length} entries, expected ${n}`);
+    });
+    at = (i, j) => sim[i][j];
+  } else {
+    const { values, n: m } = sim as { values: ArrayLike<number>; n: number };
+    n = m;
+    if (!Number.isInteger(n) || values.length !== n * n) throw new Error(`retrieval: the similarity matrix must be square and non-empty: ${values.length} values for n = ${n} (n² expected)`);
+    at = (i, j) => values[i * n + j];
+  }
+  if (n === 0) throw new Error('retrieval: the similarity matrix must be square and non-empty (got 0 rows)');
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    if (!Number.isFinite(at(i, j))) throw new Error(`retrieval: similarity [${i}][${j}] is ${at(i, j)} (finite numbers expected)`);
+  }
+  return { n, at };
+}
+
+/** 1-based pessimistic rank of each query's true match; byColumn ranks the rows for each column instead. */
+export function ranks(sim: SimilarityMatrix, byColumn = false): number[] {
+  const { n, at: raw } = accessor(sim);
+  const at = byColumn ? (i: number, j: number) => raw(j, i) : raw;
   return Array.from({ length: n }, (_, i) => {
     const truth = at(i, i);
     let ahead = 0;
@@ -23,24 +72,44 @@ export function ranks(sim: number[][], byColumn = false): number[] {
   });
 }
 
-const median = (xs: number[]) => {
+export function median(xs: number[]): number {
+  if (xs.length === 0) throw new Error('median: empty list');
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+}
 
-export function retrievalRecall(sim: number[][], ks: number[] = [1, 5, 10]): RetrievalResult {
-  const n = sim.length;
-  if (n === 0 || sim.some((r) => r.length !== n)) throw new Error(`retrieval: the similarity matrix must be square and non-empty (got ${n} rows)`);
-  const r1 = ranks(sim);
-  const r2 = ranks(sim, true);
-  const recall = (rs: number[]) => Object.fromEntries(ks.map((k) => [k, rs.filter((r) => r <= k).length / n]));
+/** Metrics of one direction from its ranks. */
+export function directionMetrics(rs: number[], ks: number[] = DEFAULT_KS): DirectionMetrics {
+  for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new Error(`retrieval: k must be a positive integer, got ${k}`);
+  const n = rs.length;
   return {
-    rowToCol: recall(r1),
-    colToRow: recall(r2),
-    medianRankRowToCol: median(r1),
-    medianRankColToRow: median(r2),
-    mrrRowToCol: r1.reduce((a, r) => a + 1 / r, 0) / n,
-    mrrColToRow: r2.reduce((a, r) => a + 1 / r, 0) / n,
+    recall: Object.fromEntries(ks.map((k) => [k, rs.filter((r) => r <= k).length / n])),
+    medianRank: median(rs),
+    meanReciprocalRank: rs.reduce((a, r) => a + 1 / r, 0) / n,
+    ranks: rs,
   };
+}
+
+/** recall@k (default k = 1, 5, 10), median rank and MRR in both directions. */
+export function retrievalRecall(sim: SimilarityMatrix, ks: number[] = DEFAULT_KS): RetrievalResult {
+  const r = directionMetrics(ranks(sim), ks);
+  const c = directionMetrics(ranks(sim, true), ks);
+  return {
+    n: r.ranks.length,
+    rowToCol: r.recall,
+    colToRow: c.recall,
+    medianRankRowToCol: r.medianRank,
+    medianRankColToRow: c.medianRank,
+    mrrRowToCol: r.meanReciprocalRank,
+    mrrColToRow: c.meanReciprocalRank,
+  };
+}
+
+/** Long-form rows (one per direction and k) for tables and `retrievalBars`. */
+export function retrievalRows(model: string, r: RetrievalResult, names: [string, string] = ['rows → columns', 'columns → rows']): { model: string; direction: string; k: number; recall: number }[] {
+  return [
+    ...Object.entries(r.rowToCol).map(([k, recall]) => ({ model, direction: names[0], k: Number(k), recall })),
+    ...Object.entries(r.colToRow).map(([k, recall]) => ({ model, direction: names[1], k: Number(k), recall })),
+  ];
 }
