@@ -21,12 +21,16 @@ export interface RolloutResult {
   filmStrip: Uint8Array;
 }
 
-/** Runs the policy on `instruction` from board `world` for up to `steps` steps; returns whether `task` succeeded. */
-export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache, world: WorldState, task: Task, instruction: string, steps: number, rng: Rng, frames?: Uint8Array[]): { success: boolean; steps: number } {
+/**
+ * Runs the policy on `instruction` from board `world` for up to `steps` steps, stopping early once `task` succeeds;
+ * returns whether it did. With no task (text that names nothing testable) the policy runs the whole budget.
+ */
+export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache, world: WorldState, task: Task | null, instruction: string, steps: number, rng: Rng, frames?: Uint8Array[]): { success: boolean; steps: number } {
+  const done = () => task !== null && isSuccess(task, world);
   const S = cache.size;
   const text = textBatch(tok, [instruction], policy.config.maxText);
   let t = 0;
-  while (t < steps && !isSuccess(task, world)) {
+  while (t < steps && !done()) {
     const img = render(world, { height: S, width: S, camera: 'topdown' });
     if (frames && t % 4 === 0) frames.push(img);
     const chunk = tf.tidy(() => {
@@ -39,13 +43,13 @@ export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache
       return policy.sampleActions(inputs, rng).arraySync()[0] as number[][];
     });
     for (const a of chunk) {
-      if (t >= steps || isSuccess(task, world)) break;
+      if (t >= steps || done()) break;
       stepWorld(world, [a[0], a[1]]);
       t++;
     }
   }
   tf.dispose([text.ids, text.mask]);
-  return { success: isSuccess(task, world), steps: t };
+  return { success: done(), steps: t };
 }
 
 export function rolloutPolicy(policy: Policy, tok: Tokenizer, cache: ImageCache, o: { seed: number; steps: number; family: Family; blocks?: 4 | 8 }): RolloutResult {

@@ -4,7 +4,7 @@
  *   data → grounding models (action-conditioned, vision-only) → policy → base planner (text-only LM) →
  *   Supervised (SFT) → GPLA (SimPO with the action-conditioned grounding model, from the base planner) →
  *   Supervised + GPLA (from the supervised planner) → GPLA with the vision-only grounding model (ablation) →
- *   evaluation of every condition on the held-out split → tables.
+ *   evaluation of every condition (held-out text metrics, closed-loop execution, retrieval; evaluate.ts) → tables.
  *
  * Everything random flows from the run seed; each stage leaves stages/<name>.json and its weights in models/, so
  * re-running the same command skips finished stages and resumes an interrupted one from its checkpoint.
@@ -13,7 +13,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { ImageCache } from '../data/samples';
-import { evaluateGenerated, generateGreedy, type ConditionMetrics } from '../eval/conditions';
 import { GroundingModel } from '../models/grounding';
 import { Planner } from '../models/planner';
 import { Policy } from '../models/policy';
@@ -26,7 +25,7 @@ import { getPreset, type Preset } from './presets';
 import type { StageSchedule } from './schedule';
 import { gitRevision, stage, writeJsonAtomic } from './stages';
 import { groundingScorer, groundingTask, plannerPolicy, plannerPretrainTask, plannerSftTask, policyTask } from './tasks';
-import { writeTables } from './tables';
+import { evaluateConditions, writeEvaluation, type ResultRow } from './evaluate';
 import { writeRunFigures } from '../viz/run-figures';
 
 export interface ReproduceOptions {
@@ -40,19 +39,12 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
 }
 
-export const CONDITIONS = ['Base', 'Supervised', 'GPLA (action-conditioned)', 'Supervised + GPLA (action-conditioned)', 'GPLA (vision-only grounding)'] as const;
-export type Condition = (typeof CONDITIONS)[number];
-const CONDITION_MODEL: Record<Condition, string> = {
-  Base: 'planner-base',
-  Supervised: 'planner-sft',
-  'GPLA (action-conditioned)': 'planner-gpla-action',
-  'Supervised + GPLA (action-conditioned)': 'planner-sft-gpla-action',
-  'GPLA (vision-only grounding)': 'planner-gpla-vision',
-};
+export { CONDITIONS, type Condition } from './evaluate';
 
 export interface ReproduceResult {
   runDir: string;
-  results: Record<Condition, ConditionMetrics>;
+  /** A row per condition (text, grounding and execution metrics) plus the ground-truth planner's execution row. */
+  results: Record<string, ResultRow>;
   seconds: number;
 }
 
@@ -166,25 +158,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
 
   // ---------------------------------------------------------------- evaluation
   const testSamples = samples.hierarchical.test.slice(0, S.eval.samples);
-  const results = {} as Record<Condition, ConditionMetrics>;
-  const generated = {} as Record<Condition, string[]>;
-  const evalSummary = await stage(o.out, 'evaluate', async () => {
-    for (const cond of CONDITIONS) {
-      planner.ps.load(weights(CONDITION_MODEL[cond]));
-      const gen = generateGreedy(planner, tok, cache, testSamples);
-      results[cond] = evaluateGenerated(gen, groundings.action, tok, cache);
-      generated[cond] = gen.map((g) => g.text);
-      logMetrics(o.out, { task: 'evaluate', kind: 'eval', condition: cond, ...results[cond] });
-      log(`  ${cond}: BLEU-4 ${results[cond].bleu4.toFixed(3)}, ROUGE-L ${results[cond].rougeL.toFixed(3)}, semantic ${results[cond].semanticAccuracy.toFixed(3)}, grounding ${results[cond].groundingScore.toFixed(3)}`);
-    }
-    return { results, generated };
-  }, log);
-  Object.assign(results, evalSummary.results);
-  Object.assign(generated, evalSummary.generated);
-  await writeTables(o.out, CONDITIONS, results, testSamples, generated, S.eval.qualitative);
+  const evaluation = await stage(o.out, 'evaluate', () =>
+    evaluateConditions({
+      runDir: o.out, seed: o.seed, schedule: S, testSamples, tok, cache, groundings, policy, planner, weights, log, progressMode: o.progress,
+    }), log);
   const seconds = (Date.now() - t0) / 1000;
-  writeJsonAtomic(path.join(o.out, 'summary.json'), { seconds, conditions: results });
+  await writeEvaluation(o.out, evaluation, testSamples, S.eval.qualitative, { seconds });
   await writeRunFigures(o.out);
+  const results = evaluation.results;
   for (const g of Object.values(groundings)) g.dispose();
   policy.dispose();
   planner.dispose();

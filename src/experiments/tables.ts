@@ -42,7 +42,9 @@ export async function writeTables(
 ): Promise<{ results: string; qualitative: string }> {
   const dir = path.join(runDir, 'tables');
   fs.mkdirSync(dir, { recursive: true });
-  const rows = conditions.map((c) => ({ condition: c, ...(results[c] as Record<string, number>) }));
+  // Rows share one column set (a reference row without text metrics gets empty cells, not a shifted row).
+  const columns = [...new Set(conditions.flatMap((c) => Object.keys(results[c] ?? {})))];
+  const rows = conditions.map((c) => ({ condition: c, ...Object.fromEntries(columns.map((k) => [k, (results[c] as Record<string, number>)?.[k] ?? NaN])) }));
   const resultsFile = path.join(dir, 'results.csv');
   fs.writeFileSync(resultsFile, toCsv(dataFrame(rows)));
   // Qualitative: one sample per distinct high-level instruction first, like the paper's Table 2.
@@ -57,7 +59,7 @@ export async function writeTables(
   const qual = picked.map((i) => ({
     'high-level instruction': samples[i].highLevel ?? '',
     'low-level instruction (GT)': samples[i].lowLevel,
-    ...Object.fromEntries(conditions.map((c) => [c, generated[c]?.[i] ?? ''])),
+    ...Object.fromEntries(conditions.filter((c) => generated[c]).map((c) => [c, generated[c][i] ?? ''])),
   }));
   const qualFile = path.join(dir, 'qualitative.csv');
   fs.writeFileSync(qualFile, qual.length ? toCsv(dataFrame(qual)) : '');

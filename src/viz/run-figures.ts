@@ -1,12 +1,29 @@
 /**
  * The figures of a finished run, drawn from its files alone (metrics.jsonl, summary.json): training curves, the
- * conditions' results, and the SimPO iteration curves. Written to RUN/figures and any extra folders.
+ * conditions' text and grounding results, closed-loop execution, retrieval with true / shuffled / reversed
+ * trajectories, and the SimPO iteration curves; error bars where the run spans several seeds. Written to RUN/figures
+ * and any extra folders.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readMetrics } from '../train/loop';
 import { saveFigure } from './render';
-import { resultsBars, simpoIterationCurves, trainingCurves } from './specs';
+import { resultsBars, retrievalBars, simpoIterationCurves, trainingCurves } from './specs';
+
+interface RunSummary {
+  conditions: Record<string, Record<string, number>>;
+  /** Across seeds (gpla reproduce --seeds N): per condition and metric, the 95% bootstrap interval of the mean. */
+  intervals?: Record<string, Record<string, { lo: number; hi: number }>>;
+  retrieval?: { model: string; perturbation: string; n: number; trajToText: Record<string, number>; textToTraj: Record<string, number> }[];
+}
+
+const PERTURBATION_LABEL: Record<string, string> = { none: 'true', shuffled: 'shuffled', reversed: 'time-reversed' };
+
+/** The error bar of a bar, when the run carries intervals across seeds. */
+function interval(s: RunSummary, condition: string, metric: string): { lo?: number; hi?: number } {
+  const iv = s.intervals?.[condition]?.[metric];
+  return iv && Number.isFinite(iv.lo) && Number.isFinite(iv.hi) ? { lo: iv.lo, hi: iv.hi } : {};
+}
 
 /** Moving average of a series (window w), to show trends through minibatch noise. */
 function smooth(values: number[], w: number): number[] {
@@ -51,14 +68,36 @@ export async function writeRunFigures(runDir: string, extraDirs: string[] = []):
   }
   const summaryFile = path.join(runDir, 'summary.json');
   if (fs.existsSync(summaryFile)) {
-    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { conditions: Record<string, Record<string, number>> };
-    const shown: [string, string][] = [
+    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as RunSummary;
+    const bars = (shown: [string, string][]) =>
+      Object.entries(summary.conditions).flatMap(([condition, m]) =>
+        shown.filter(([k]) => Number.isFinite(m[k])).map(([k, label]) => ({ condition, metric: label, mean: m[k], ...interval(summary, condition, k) })));
+    const results = bars([
       ['bleu4', 'BLEU-4 (0–1)'], ['rougeL', 'ROUGE-L F (0–1)'], ['ciderD', 'CIDEr-D (0–10)'],
       ['semanticAccuracy', 'semantic accuracy (share)'], ['blockAccuracy', 'block accuracy (share)'], ['groundingScore', 'grounding score (cosine)'],
-    ];
-    const rows = Object.entries(summary.conditions).flatMap(([condition, m]) => shown.filter(([k]) => typeof m[k] === 'number').map(([k, label]) => ({ condition, metric: label, mean: m[k] })));
-    await saveFigure(resultsBars(rows), dirs, 'results');
-    written.push('results');
+    ]);
+    if (results.length) {
+      await saveFigure(resultsBars(results), dirs, 'results');
+      written.push('results');
+    }
+    const execution = bars([
+      ['policySubTaskSuccess', 'sub-task success, policy (share)'], ['policySubTaskMatch', 'sub-task = ground truth, policy (share)'], ['policyLongHorizonSuccess', 'long-horizon success, policy (share)'],
+      ['oracleSubTaskSuccess', 'sub-task success, oracle (share)'], ['oracleSubTaskMatch', 'sub-task = ground truth, oracle (share)'], ['oracleLongHorizonSuccess', 'long-horizon success, oracle (share)'],
+    ]);
+    if (execution.length) {
+      await saveFigure(resultsBars(execution, { domain: [0, 1] }), dirs, 'execution');
+      written.push('execution');
+    }
+    const retrieval = (summary.retrieval ?? []).flatMap((r) =>
+      (['trajToText', 'textToTraj'] as const).flatMap((dir) =>
+        Object.entries(r[dir]).map(([k, recall]) => ({
+          model: `${r.model === 'action' ? 'action-conditioned' : 'vision only'}, ${PERTURBATION_LABEL[r.perturbation] ?? r.perturbation}`,
+          direction: dir === 'trajToText' ? 'trajectory → text' : 'text → trajectory', k: Number(k), recall,
+        }))));
+    if (retrieval.length) {
+      await saveFigure(retrievalBars(retrieval, { n: summary.retrieval![0].n }), dirs, 'retrieval');
+      written.push('retrieval');
+    }
   }
   return written;
 }

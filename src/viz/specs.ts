@@ -157,7 +157,7 @@ export interface ResultRow {
 }
 
 /** One bar per condition for each metric (a panel per metric), with error bars where rows carry lo/hi. */
-export function resultsBars(rows: ResultRow[], opts: { columns?: number; width?: number; height?: number } = {}): Spec {
+export function resultsBars(rows: ResultRow[], opts: { columns?: number; width?: number; height?: number; /** Fixed y range, e.g. [0, 1] for shares. */ domain?: [number, number] } = {}): Spec {
   requireRows('resultsBars', rows);
   rows.forEach((r, i) => {
     if ((r.lo === undefined) !== (r.hi === undefined)) throw new Error(`resultsBars: row ${i} (${r.condition}, ${r.metric}) has only one of lo/hi`);
@@ -178,7 +178,7 @@ export function resultsBars(rows: ResultRow[], opts: { columns?: number; width?:
           mark: { type: 'bar', width: { band: 0.8 } },
           encoding: {
             x,
-            y: { field: 'mean', type: 'quantitative', title: fitTitle(metric, height) },
+            y: { field: 'mean', type: 'quantitative', title: fitTitle(metric, height), ...(opts.domain ? { scale: { domain: opts.domain } } : {}) },
             color: { field: 'condition', type: 'nominal', title: 'condition', scale: { domain: conditions }, legend: legend(conditions.length) },
           },
         },

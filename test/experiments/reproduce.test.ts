@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { switchBackend } from '../../src/backend';
+import { GROUND_TRUTH_PLANNER } from '../../src/experiments/evaluate';
 import { CONDITIONS, reproduce } from '../../src/experiments/reproduce';
 import { readMetrics } from '../../src/train/loop';
 
@@ -13,12 +14,28 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-tiny-'));
     const lines: string[] = [];
     const r = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: (l) => lines.push(l) });
-    for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'summary.json', 'models/planner-sft.safetensors']) {
+    for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'tables/retrieval.csv', 'tables/execution-episodes.jsonl', 'summary.json', 'models/planner-sft.safetensors']) {
       assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     }
     const csv = fs.readFileSync(path.join(out, 'tables/results.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv.length, 1 + CONDITIONS.length);
+    assert.equal(csv.length, 1 + CONDITIONS.length + 1);
     assert.match(csv[0], /^condition,samples,bleu4,rougeL,ciderD/);
+    assert.match(csv[0], /policySubTaskSuccess,policySubTaskMatch,policyLongHorizonSuccess/);
+    assert.match(csv[0], /oracleSubTaskSuccess,oracleSubTaskMatch,oracleLongHorizonSuccess/);
+    // The reference row: the goal plan's own sub-tasks always match the ground truth, and have no text metrics.
+    const gt = r.results[GROUND_TRUTH_PLANNER];
+    assert.equal(gt.oracleSubTaskMatch, 1);
+    assert.equal(gt.policySubTaskMatch, 1);
+    assert.equal(gt.bleu4, undefined);
+    assert.ok(csv[csv.length - 1].startsWith(`${GROUND_TRUTH_PLANNER},,`), csv[csv.length - 1]);
+    // Retrieval: both grounding models × true, shuffled and time-reversed trajectories, recalls in [0, 1].
+    const retrieval = fs.readFileSync(path.join(out, 'tables/retrieval.csv'), 'utf8').trim().split('\n');
+    assert.equal(retrieval.length, 1 + 6);
+    assert.match(retrieval[0], /^model,trajectories,n,trajToTextR@1,trajToTextR@5,trajToTextR@10,textToTrajR@1/);
+    for (const line of retrieval.slice(1)) {
+      const cells = line.split(',');
+      for (const v of cells.slice(3, 9).map(Number)) assert.ok(v >= 0 && v <= 1, line);
+    }
     for (const c of CONDITIONS) assert.ok(csv.some((l) => l.startsWith(c.includes(',') ? `"${c}"` : c)), `row ${c}`);
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.equal(config.preset, 'tiny');
@@ -37,7 +54,7 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     assert.equal(simpo.length, 2);
     assert.ok(simpo.every((m) => (m.pairs as number) > 0));
     assert.ok((simpo[1].chosenScore as number) > (simpo[0].chosenScore as number), `chosen score ${simpo.map((m) => m.chosenScore)}`);
-    assert.ok(r.results.Supervised.samples > 0);
+    assert.ok((r.results.Supervised.samples ?? 0) > 0);
     // Re-running resumes: every stage is skipped and the results are the same.
     const again = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: () => undefined });
     assert.deepEqual(again.results, r.results);

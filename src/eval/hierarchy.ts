@@ -1,0 +1,221 @@
+/**
+ * Closed-loop execution of the hierarchy in the simulator (the paper's execution metrics).
+ *
+ * A held-out long-horizon episode: a fresh board and goal from an evaluation seed (disjoint from the training seeds),
+ * then, until the goal's own success test passes or `maxSubtasks` sub-tasks have been tried:
+ *   1. the planner writes the next sub-task from the current image and the high-level instruction;
+ *   2. an executor carries it out for at most `stepsPerSubtask` steps: the learned policy (image + sub-task text →
+ *      actions) or the scripted oracle pushing the task the text names (this separates planner errors from policy
+ *      errors: with the oracle, failures are the planner's);
+ *   3. the sub-task is scored: does the task the planner named pass its family's success test, and does it name the
+ *      same (block, target) as the ground-truth next sub-goal (the goal plan's decomposition on the current board)?
+ *
+ * The planner and executor are plain functions so that the loop can be tested with scripted ones (a planner that
+ * says the ground truth, one that says nonsense) and so that any model can be plugged in.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { encodeJpeg } from '../data/image';
+import type { ImageCache } from '../data/samples';
+import { plannerInputs } from '../experiments/dataset';
+import type { Planner } from '../models/planner';
+import type { Policy } from '../models/policy';
+import { blockSet, type BlockSpec, type DirectionName, type LocationName } from '../sim/constants';
+import { CHAIN_SUCCESS, GoalPlan, SLOT_TOLERANCE, type PlannedSubTask } from '../sim/goals';
+import { applicableGoals } from '../sim/episode';
+import { DEFAULT_ORACLE, PushOracle } from '../sim/oracle';
+import { render } from '../sim/render';
+import { episodeSeed } from '../sim/synth';
+import { instructionFor, isSuccess, type Task } from '../sim/tasks';
+import { findBlock, resetWorld, stepWorld, type WorldState } from '../sim/world';
+import { parseSubTask, type ParsedSubTask } from '../text/subtask-parser';
+import type { Tokenizer } from '../text/tokenizer';
+import { Rng } from '../util/rng';
+import { executeSubTask } from './rollout';
+
+/** Writes the next sub-task for a board image (JPEG, as stored in the dataset) and a high-level instruction. */
+export type PlannerFn = (imageJpeg: Uint8Array, highLevel: string, world: WorldState, groundTruth: string) => string;
+/** Carries out a sub-task on the board in place for at most `steps` steps; returns the steps taken. */
+export type ExecutorFn = (world: WorldState, text: string, task: Task | null, steps: number, rng: Rng) => number;
+
+export interface HierarchyOptions {
+  episodes: number;
+  /**
+   * Episode i's board and goal come from `episodeSeed(seed, i)`, the simulator's own seed mix; give a seed other than
+   * the dataset's (reproduce uses run seed + 1000003) and the boards are held out from training.
+   */
+  seed: number;
+  blocks: 4 | 8;
+  stepsPerSubtask: number;
+  /** Sub-tasks tried per episode before giving up (default: 2 × the number of blocks). */
+  maxSubtasks?: number;
+  /** The stored image size the planner was trained on ([height, width]). */
+  storedImage: [number, number];
+  goals?: string[];
+}
+
+export interface SubTaskRecord {
+  planned: string;
+  groundTruth: string;
+  parseable: boolean;
+  matchesGroundTruth: boolean;
+  success: boolean;
+  steps: number;
+}
+
+export interface HierarchyEpisode {
+  seed: number;
+  goal: string;
+  highLevel: string;
+  subTasks: SubTaskRecord[];
+  success: boolean;
+}
+
+export interface HierarchyMetrics {
+  episodes: number;
+  subTasks: number;
+  /** Share of planned sub-tasks whose named task passed its family's success test after execution. */
+  subTaskSuccess: number;
+  /** Share of planned sub-tasks naming the ground-truth next sub-goal's block and target. */
+  subTaskMatch: number;
+  /** Share of planned sub-tasks the template parser could not read (counted as failures above). */
+  subTaskUnparseable: number;
+  /** Share of episodes whose long-horizon goal passed its own success test. */
+  longHorizonSuccess: number;
+}
+
+const pos = (s: WorldState, name: string): [number, number] => {
+  const b = findBlock(s, name);
+  return [b.x, b.y];
+};
+
+/**
+ * The simulator task a parsed sub-task names on this board, or null if it names none we can test (no target, or a
+ * block that is not on the board). A bare direction is read as a "near" relative move unless the text says "far";
+ * "pull … apart / away / separate" is a separate task.
+ */
+export function taskFromParsed(p: ParsedSubTask | null, text: string, s: WorldState): Task | null {
+  if (!p) return null;
+  const onBoard = (n: string) => s.blocks.some((b) => b.name === n);
+  if (!onBoard(p.block)) return null;
+  if (p.verb === 'point') return { family: 'point2block', block: p.block };
+  if (!p.target) return null;
+  const [kind, a, b] = p.target.split(':');
+  const t = text.toLowerCase();
+  switch (kind) {
+    case 'block':
+      if (!onBoard(a) || a === p.block) return null;
+      if (p.verb === 'pull' || p.verb === 'separate' || /\b(apart|away)\b/.test(t)) return { family: 'separate', block: p.block, avoid: [a] };
+      return { family: 'block2block', block: p.block, target: a };
+    case 'block-relative':
+      if (!onBoard(b) || b === p.block) return null;
+      return { family: 'block2blockrelativelocation', block: p.block, target: b, direction: a as DirectionName, targetStart: pos(s, b) };
+    case 'location':
+      return { family: 'block2absolutelocation', block: p.block, location: a as LocationName };
+    case 'direction':
+      return { family: 'block2relativelocation', block: p.block, direction: a as DirectionName, magnitude: /\bfar\b/.test(t) ? 'far' : 'near', start: pos(s, p.block) };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Whether a ground-truth sub-goal has been reached: pairs by the block-to-block test; moves to a slot within the goal
+ * plan's own tolerance, or, for a move relative to the block placed before, within the chain goals' tolerance (a
+ * relative move that passed its success test need not land on the slot; without this the plan would ask for it again).
+ */
+function subGoalReached(sub: PlannedSubTask, s: WorldState, pairs: boolean): boolean {
+  if (pairs) return isSuccess(sub.task, s);
+  const b = pos(s, sub.task.block);
+  const tolerance = sub.task.family === 'block2blockrelativelocation' ? CHAIN_SUCCESS : SLOT_TOLERANCE * 1.5;
+  return Math.hypot(b[0] - sub.point[0], b[1] - sub.point[1]) < tolerance;
+}
+
+/** Runs one held-out long-horizon episode closed-loop. */
+export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: number, o: HierarchyOptions): HierarchyEpisode {
+  const rng = new Rng(seed);
+  const specs: BlockSpec[] = blockSet(o.blocks);
+  const goal = rng.choice(applicableGoals(specs, o.goals));
+  const world = resetWorld(specs, rng);
+  const goalPlan = new GoalPlan(goal, world);
+  const maxSubtasks = o.maxSubtasks ?? 2 * specs.length;
+  const [H, W] = o.storedImage;
+  const records: SubTaskRecord[] = [];
+  for (let k = 0; k < maxSubtasks && !goalPlan.isSuccess(world); k++) {
+    const gt = goalPlan.next(world);
+    if (!gt) break;
+    const gtText = instructionFor(gt.task, world, rng, true);
+    const image = encodeJpeg({ height: H, width: W, data: render(world, { height: H, width: W, camera: 'topdown' }) });
+    const text = plan(image, goal.instruction, world, gtText);
+    const parsed = parseSubTask(text, specs);
+    const gtParsed = parseSubTask(gtText, specs);
+    const task = taskFromParsed(parsed, text, world);
+    const gtTask = taskFromParsed(gtParsed, gtText, world);
+    const steps = execute(world, text, task, o.stepsPerSubtask, rng);
+    records.push({
+      planned: text,
+      groundTruth: gtText,
+      parseable: parsed !== null,
+      matchesGroundTruth: !!parsed && !!gtParsed && parsed.block === gtParsed.block && parsed.target === gtParsed.target,
+      success: task !== null && isSuccess(task, world),
+      steps,
+    });
+    // The plan moves on once the ground-truth sub-goal is done, by its slot or by the test of the task its words name.
+    if (subGoalReached(gt, world, goal.kind === 'pairs') || (gtTask !== null && isSuccess(gtTask, world))) goalPlan.markPlaced(gt.task.block);
+  }
+  return { seed, goal: goal.name, highLevel: goal.instruction, subTasks: records, success: goalPlan.isSuccess(world) };
+}
+
+export function runHierarchy(plan: PlannerFn, execute: ExecutorFn, o: HierarchyOptions, onEpisode?: (i: number, e: HierarchyEpisode) => void): HierarchyEpisode[] {
+  const out: HierarchyEpisode[] = [];
+  for (let i = 0; i < o.episodes; i++) {
+    const e = runHierarchyEpisode(plan, execute, episodeSeed(o.seed, i), o);
+    out.push(e);
+    onEpisode?.(i, e);
+  }
+  return out;
+}
+
+export function hierarchyMetrics(episodes: HierarchyEpisode[]): HierarchyMetrics {
+  const subs = episodes.flatMap((e) => e.subTasks);
+  const share = (f: (r: SubTaskRecord) => boolean) => (subs.length ? subs.filter(f).length / subs.length : NaN);
+  return {
+    episodes: episodes.length,
+    subTasks: subs.length,
+    subTaskSuccess: share((r) => r.success),
+    subTaskMatch: share((r) => r.matchesGroundTruth),
+    subTaskUnparseable: share((r) => !r.parseable),
+    longHorizonSuccess: episodes.length ? episodes.filter((e) => e.success).length / episodes.length : NaN,
+  };
+}
+
+// ------------------------------------------------------------------ planners and executors
+
+/** The trained planner, greedy. */
+export function modelPlanner(planner: Planner, tok: Tokenizer, cache: ImageCache): PlannerFn {
+  return (imageJpeg, highLevel) => {
+    const inp = plannerInputs(cache, tok, [{ imageJpeg, highLevel }], planner.config.maxPrompt);
+    const ids = planner.generate(inp, { maxNew: planner.config.maxCompletion - 1, temperature: 0 });
+    tf.dispose([inp.images ?? [], inp.promptIds, inp.promptMask].flat());
+    return tok.decode(ids[0]);
+  };
+}
+
+/** Says the ground-truth next sub-task: the upper bound a planner can reach with a given executor. */
+export const groundTruthPlanner: PlannerFn = (_image, _highLevel, _world, groundTruth) => groundTruth;
+
+/** The learned policy executes the sub-task text (until the named task succeeds, when it names one we can test). */
+export function policyExecutor(policy: Policy, tok: Tokenizer, cache: ImageCache): ExecutorFn {
+  return (world, text, task, steps, rng) => executeSubTask(policy, tok, cache, world, task, text, steps, rng).steps;
+}
+
+/** The scripted oracle pushes the task the text names; text naming no testable task leaves the board as it is. */
+export const oracleExecutor: ExecutorFn = (world, _text, task, steps, rng) => {
+  if (!task) return 0;
+  const oracle = new PushOracle(task, DEFAULT_ORACLE, rng.fork());
+  let t = 0;
+  while (t < steps && !isSuccess(task, world)) {
+    stepWorld(world, oracle.act(world));
+    t++;
+  }
+  return t;
+};

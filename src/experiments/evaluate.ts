@@ -1,0 +1,156 @@
+/**
+ * Evaluation of a run's conditions (the `evaluate` stage of `gpla reproduce`, and `gpla evaluate RUN` on its own):
+ *
+ *   text and grounding — every planner's greedy sub-tasks on the held-out split against the ground truth (BLEU-4,
+ *     ROUGE-L, CIDEr-D, exact match, semantic accuracy) and against the recorded trajectory (grounding score);
+ *   execution — every planner driving closed-loop long-horizon episodes in the simulator, with the learned policy and
+ *     with the scripted oracle as executor, plus a ground-truth planner as the upper bound of each executor;
+ *   retrieval — both grounding models' recall@k on the held-out pairs with true, shuffled and time-reversed
+ *     trajectories.
+ *
+ * Written: tables/results.csv (a row per condition), tables/retrieval.csv, tables/qualitative.csv,
+ * tables/execution-episodes.jsonl (every closed-loop sub-task), summary.json, and the figures.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { HierarchicalSample } from '../data/samples';
+import { evaluateGenerated, generateGreedy, type ConditionMetrics } from '../eval/conditions';
+import { PERTURBATIONS, groundingRetrieval, type GroundingRetrievalRow } from '../eval/grounding-retrieval';
+import {
+  groundTruthPlanner, hierarchyMetrics, modelPlanner, oracleExecutor, policyExecutor, runHierarchy,
+  type ExecutorFn, type HierarchyEpisode, type HierarchyMetrics, type PlannerFn,
+} from '../eval/hierarchy';
+import type { GroundingModel } from '../models/grounding';
+import type { Planner } from '../models/planner';
+import type { Policy } from '../models/policy';
+import type { Tokenizer } from '../text/tokenizer';
+import { logMetrics } from '../train/loop';
+import { progress } from '../util/progress';
+import type { ImageCache } from '../data/samples';
+import type { ExperimentSchedule } from './schedule';
+import { writeJsonAtomic } from './stages';
+import { toCsv, writeTables } from './tables';
+
+export const CONDITIONS = ['Base', 'Supervised', 'GPLA (action-conditioned)', 'Supervised + GPLA (action-conditioned)', 'GPLA (vision-only grounding)'] as const;
+export type Condition = (typeof CONDITIONS)[number];
+export const CONDITION_MODEL: Record<Condition, string> = {
+  Base: 'planner-base',
+  Supervised: 'planner-sft',
+  'GPLA (action-conditioned)': 'planner-gpla-action',
+  'Supervised + GPLA (action-conditioned)': 'planner-sft-gpla-action',
+  'GPLA (vision-only grounding)': 'planner-gpla-vision',
+};
+/** The reference row of the execution metrics: the ground-truth next sub-task, written by the goal plan. */
+export const GROUND_TRUTH_PLANNER = 'Ground-truth sub-tasks';
+
+/** Execution metrics, prefixed by executor: policySubTaskSuccess, oracleLongHorizonSuccess, … */
+export type ExecutionMetrics = Record<string, number>;
+export type ResultRow = Partial<ConditionMetrics> & ExecutionMetrics;
+
+export interface EvaluationContext {
+  runDir: string;
+  seed: number;
+  schedule: ExperimentSchedule;
+  testSamples: HierarchicalSample[];
+  tok: Tokenizer;
+  cache: ImageCache;
+  groundings: Record<'action' | 'none', GroundingModel>;
+  policy: Policy;
+  /** One planner whose weights are swapped per condition. */
+  planner: Planner;
+  weights: (name: string) => string;
+  log: (line: string) => void;
+  progressMode?: 'auto' | 'lines' | 'silent';
+}
+
+export interface EvaluationSummary {
+  results: Record<string, ResultRow>;
+  generated: Record<string, string[]>;
+  retrieval: GroundingRetrievalRow[];
+}
+
+/** Held-out evaluation boards: a seed stream apart from the dataset's (which uses the run seed itself). */
+export const evaluationBoardSeed = (runSeed: number) => runSeed + 1000003;
+
+function executionMetrics(executor: 'policy' | 'oracle', m: HierarchyMetrics): ExecutionMetrics {
+  return {
+    [`${executor}SubTaskSuccess`]: m.subTaskSuccess,
+    [`${executor}SubTaskMatch`]: m.subTaskMatch,
+    [`${executor}LongHorizonSuccess`]: m.longHorizonSuccess,
+    [`${executor}SubTasksPerEpisode`]: m.episodes ? m.subTasks / m.episodes : NaN,
+  };
+}
+
+function runExecution(ctx: EvaluationContext, name: string, plan: PlannerFn, episodesOut: { condition: string; executor: string; episode: HierarchyEpisode }[]): ExecutionMetrics {
+  const E = ctx.schedule.eval;
+  const executors: [('policy' | 'oracle'), ExecutorFn][] = [['policy', policyExecutor(ctx.policy, ctx.tok, ctx.cache)], ['oracle', oracleExecutor]];
+  const out: ExecutionMetrics = {};
+  for (const [exName, execute] of executors) {
+    const bar = progress({ label: `execute ${name} (${exName})`, total: E.rolloutEpisodes, unit: 'episodes', mode: ctx.progressMode });
+    const episodes = runHierarchy(plan, execute, {
+      episodes: E.rolloutEpisodes, seed: evaluationBoardSeed(ctx.seed), blocks: ctx.schedule.data.blocks,
+      stepsPerSubtask: E.stepsPerSubtask, storedImage: ctx.schedule.data.storedImage,
+    }, (_, e) => bar.tick(1, { 'long-horizon ok': e.success ? 'yes' : 'no' }));
+    bar.stop();
+    for (const episode of episodes) episodesOut.push({ condition: name, executor: exName, episode });
+    Object.assign(out, executionMetrics(exName, hierarchyMetrics(episodes)));
+  }
+  return out;
+}
+
+export async function evaluateConditions(ctx: EvaluationContext): Promise<EvaluationSummary> {
+  const results: Record<string, ResultRow> = {};
+  const generated: Record<string, string[]> = {};
+  const episodes: { condition: string; executor: string; episode: HierarchyEpisode }[] = [];
+  for (const cond of CONDITIONS) {
+    ctx.planner.ps.load(ctx.weights(CONDITION_MODEL[cond]));
+    const gen = generateGreedy(ctx.planner, ctx.tok, ctx.cache, ctx.testSamples);
+    const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache);
+    generated[cond] = gen.map((g) => g.text);
+    const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
+    results[cond] = { ...text, ...exec };
+    logMetrics(ctx.runDir, { task: 'evaluate', kind: 'eval', condition: cond, ...results[cond] });
+    ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, grounding ${text.groundingScore.toFixed(3)}; ` +
+      `sub-task success ${exec.policySubTaskSuccess.toFixed(2)} (policy) / ${exec.oracleSubTaskSuccess.toFixed(2)} (oracle), ` +
+      `long-horizon ${exec.policyLongHorizonSuccess.toFixed(2)} / ${exec.oracleLongHorizonSuccess.toFixed(2)}`);
+  }
+  results[GROUND_TRUTH_PLANNER] = runExecution(ctx, GROUND_TRUTH_PLANNER, groundTruthPlanner, episodes);
+  const gt = results[GROUND_TRUTH_PLANNER];
+  ctx.log(`  ${GROUND_TRUTH_PLANNER}: sub-task success ${gt.policySubTaskSuccess.toFixed(2)} / ${gt.oracleSubTaskSuccess.toFixed(2)}, long-horizon ${gt.policyLongHorizonSuccess.toFixed(2)} / ${gt.oracleLongHorizonSuccess.toFixed(2)}`);
+
+  const retrieval: GroundingRetrievalRow[] = [];
+  for (const model of ['action', 'none'] as const) {
+    for (const p of PERTURBATIONS) {
+      const row = groundingRetrieval(model, ctx.groundings[model], ctx.tok, ctx.cache, ctx.testSamples, p, ctx.seed);
+      retrieval.push(row);
+      ctx.log(`  retrieval (${model}, trajectories ${p}): trajectory→text R@1 ${row.trajToText[1].toFixed(3)} R@5 ${row.trajToText[5].toFixed(3)}; text→trajectory R@5 ${row.textToTraj[5].toFixed(3)}`);
+    }
+  }
+  const dir = path.join(ctx.runDir, 'tables');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'execution-episodes.jsonl'), episodes.map((e) => JSON.stringify({ condition: e.condition, executor: e.executor, ...e.episode })).join('\n') + '\n');
+  return { results, generated, retrieval };
+}
+
+/** tables/retrieval.csv: a row per (grounding model, trajectory perturbation). */
+export function writeRetrievalTable(runDir: string, rows: GroundingRetrievalRow[]): string {
+  const flat = rows.map((r) => ({
+    model: r.model, trajectories: r.perturbation, n: r.n,
+    ...Object.fromEntries(Object.entries(r.trajToText).map(([k, v]) => [`trajToTextR@${k}`, v])),
+    ...Object.fromEntries(Object.entries(r.textToTraj).map(([k, v]) => [`textToTrajR@${k}`, v])),
+    medianRankTrajToText: r.medianRankTrajToText, medianRankTextToTraj: r.medianRankTextToTraj,
+  }));
+  const file = path.join(runDir, 'tables', 'retrieval.csv');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const columns = Object.keys(flat[0] ?? {});
+  fs.writeFileSync(file, toCsv({ columns, values: flat.map((r) => columns.map((c) => (r as Record<string, string | number>)[c])) }));
+  return file;
+}
+
+/** Writes the tables and summary.json of an evaluation. */
+export async function writeEvaluation(runDir: string, s: EvaluationSummary, testSamples: HierarchicalSample[], qualitativeRows: number, extra: Record<string, unknown> = {}): Promise<void> {
+  const rows = [...CONDITIONS, GROUND_TRUTH_PLANNER];
+  await writeTables(runDir, rows, s.results, testSamples, s.generated, qualitativeRows);
+  writeRetrievalTable(runDir, s.retrieval);
+  writeJsonAtomic(path.join(runDir, 'summary.json'), { ...extra, conditions: s.results, retrieval: s.retrieval });
+}
