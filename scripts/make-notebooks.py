@@ -173,26 +173,23 @@ books["05-representations"] = [
 ("markdown", """# 5 · What the grounding representations encode
 
 The paper's "insights into multimodal grounding representations": how far apart the text and vision(-action)
-embeddings sit (modality gap), how aligned positive pairs are and how uniformly embeddings spread (Wang & Isola), a
-PCA view, how much the model relies on the actions (retrieval with trajectories shuffled across samples or reversed
-in time), and how strongly FiLM modulates each layer."""),
+embeddings sit (modality gap), how aligned positive pairs are and how uniformly embeddings spread (Wang & Isola), PCA
+and UMAP views, how much the model relies on the actions (retrieval with trajectories shuffled across samples or
+reversed in time), and how strongly FiLM modulates each layer."""),
 ("code", PARAMS),
-("code", """import * as tf from '@tensorflow/tfjs';
-import { RunFolder } from './src/experiments/run';
-import { groundingBatch, textBatch } from './src/experiments/dataset';
+("code", """import { RunFolder } from './src/experiments/run';
+import { groundingBatch } from './src/experiments/dataset';
+import { embedPairs } from './src/eval/grounding-retrieval';
 import { alignment, modalityGap, pca2, uniformity } from './src/eval/representations';
 import { showFigure, showTable } from './src/notebook';
 const run = new RunFolder(P.runDir);
 const test = (await run.samples()).hierarchical.test.slice(0, 60);
-const L = run.config.models.grounding.trajectoryLength;
-function embed(cond: 'action' | 'none', transform?: (t: Float32Array[]) => Float32Array[]) {
-  const g = run.grounding(cond);
-  const ss = transform ? test.map((s, i) => ({ ...s, trajectory: transform(test.map((x) => x.trajectory))[i], length: transform(test.map((x) => x.trajectory))[i].length / 4 })) : test;
-  const b = groundingBatch(run.cache, ss, L);
-  const t = textBatch(run.tokenizer, test.map((s) => s.lowLevel), run.config.models.grounding.maxText);
-  const v = g.encodeVisionAction(b).arraySync() as number[][];
-  const x = g.encodeText(t.ids, t.mask).arraySync() as number[][];
-  return { g, v, x, b };
+const models = { action: run.grounding('action'), none: run.grounding('none') };
+// Unit embeddings as rows: vision(-action) side and text side of each held-out pair.
+function embed(cond: 'action' | 'none') {
+  const e = embedPairs(models[cond], run.tokenizer, run.cache, test);
+  const rows = (a: Float32Array) => Array.from({ length: test.length }, (_, i) => Array.from(a.subarray(i * e.dim, (i + 1) * e.dim)));
+  return { v: rows(e.vision), x: rows(e.text) };
 }
 const stats = [];
 for (const cond of ['action', 'none'] as const) {
@@ -205,46 +202,63 @@ import { parseSubTask } from './src/text/subtask-parser';
 const { v, x } = embed('action');
 const proj = pca2([...x, ...v]);
 const block = test.map((s) => parseSubTask(s.lowLevel)?.block ?? 'unparsed');
-await showFigure(embeddingScatter(proj.map(([px, py], i) => ({ x: px, y: py, modality: i < x.length ? 'text' : 'vision-action', group: block[i % x.length] })), 'PCA of the action-conditioned embeddings'));"""),
-("markdown", "## Does the model use the actions?\nRetrieval on held-out samples with the true trajectories, with trajectories shuffled across samples, and reversed in time."),
-("code", """import { retrievalRecall } from './src/eval/retrieval';
-import { Rng } from './src/util/rng';
-const perm = new Rng(1).shuffle([...test.keys()]);
-const variants: [string, ((t: Float32Array[]) => Float32Array[]) | undefined][] = [
-  ['true trajectories', undefined],
-  ['shuffled across samples', (ts) => perm.map((j) => ts[j])],
-  ['time-reversed', (ts) => ts.map((t) => { const n = t.length / 4; const r = new Float32Array(t.length); for (let i = 0; i < n; i++) r.set(t.subarray((n - 1 - i) * 4, (n - i) * 4), i * 4); return r; })],
-];
+const points = (p: number[][]) => p.map(([px, py], i) => ({ x: px, y: py, modality: i < x.length ? 'text' : 'vision-action', group: block[i % x.length] }));
+await showFigure(embeddingScatter(points(proj), { title: 'PCA of the action-conditioned embeddings', colorTitle: 'block named' }));"""),
+("markdown", "UMAP (umap-js, seeded) of the same embeddings: neighbourhoods rather than global directions."),
+("code", """import { umap2d } from './src/eval/projection';
+await showFigure(embeddingScatter(points(umap2d([...x, ...v], { seed: P.seed })), { title: 'UMAP of the action-conditioned embeddings', colorTitle: 'block named', xTitle: 'UMAP 1', yTitle: 'UMAP 2' }));"""),
+("markdown", "## Does the model use the actions?\\nRetrieval on held-out samples with the true trajectories, with each sample given another sample's trajectory (a derangement), and with trajectories played backwards (steps reversed, actions negated). `gpla reproduce` writes the same measurement on the whole evaluation split to `tables/retrieval.csv`."),
+("code", """import { PERTURBATIONS, groundingRetrieval } from './src/eval/grounding-retrieval';
 const rows = [];
-for (const [name, f] of variants) {
-  const { v, x } = embed('action', f);
-  const sim = v.map((a) => x.map((b) => a.reduce((s, ai, k) => s + ai * b[k], 0)));
-  const r = retrievalRecall(sim, [1, 5]);
-  rows.push({ trajectories: name, 'traj→text R@1': r.rowToCol[1], 'R@5': r.rowToCol[5] });
+for (const cond of ['action', 'none'] as const) {
+  for (const p of PERTURBATIONS) {
+    const r = groundingRetrieval(cond, models[cond], run.tokenizer, run.cache, test, p, P.seed);
+    rows.push({ model: cond, trajectories: p, 'traj→text R@1': r.trajToText[1], 'R@5': r.trajToText[5], 'text→traj R@5': r.textToTraj[5], 'median rank': r.medianRankTrajToText });
+  }
 }
 showTable(rows);"""),
-("code", """const { g, b } = embed('action');
-showTable(g.filmMagnitudes(b.trajectories, b.trajectoryMask).map((m) => ({ 'vision layer': m.layer, 'mean |γ|': m.gamma, 'mean |β|': m.beta })));"""),
+("code", """const b = groundingBatch(run.cache, test, run.config.models.grounding.trajectoryLength);
+showTable(models.action.filmMagnitudes(b.trajectories, b.trajectoryMask).map((m) => ({ 'vision layer': m.layer, 'mean |γ|': m.gamma, 'mean |β|': m.beta })));"""),
 ]
 
 books["06-results"] = [
 ("markdown", """# 6 · Results: the paper's conditions
 
-Each planner condition is evaluated on held-out samples: greedy sub-tasks against the ground truth (BLEU-4, ROUGE-L,
-CIDEr-D, exact match, semantic accuracy — right block, right target — parsed from the templates' grammar) and
-against what the robot actually did (the action-conditioned grounding score of the generated text with the recorded
-trajectory). Then a qualitative table like the paper's Table 2, and the figures for a paper."""),
+Each planner condition is evaluated three ways (src/experiments/evaluate.ts):
+
+* **text** — greedy sub-tasks on held-out samples against the ground truth (BLEU-4, ROUGE-L, CIDEr-D, exact match,
+  semantic accuracy — right block, right target — parsed from the templates' grammar) and against what the robot
+  actually did (the action-conditioned grounding score of the generated text with the recorded trajectory);
+* **execution** — the planner drives held-out long-horizon episodes closed-loop in the simulator, its sub-tasks
+  carried out by the learned policy or by the scripted oracle (which separates planner errors from policy errors); a
+  planner that says the ground-truth sub-task is the upper bound of each executor;
+* **retrieval** — the grounding models with true, shuffled and time-reversed trajectories.
+
+Then a qualitative table like the paper's Table 2, a few closed-loop episodes, and the figures."""),
 ("code", PARAMS),
 ("code", """import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RunFolder } from './src/experiments/run';
 import { showTable, showPng } from './src/notebook';
-const run = new RunFolder(P.runDir);
 const csv = (f: string) => { const [h, ...rs] = fs.readFileSync(path.join(P.runDir, 'tables', f), 'utf8').trim().split('\\n');
   const split = (l: string) => l.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.slice(0, -1).map((c) => c.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"'));
   const cols = split(h); return rs.map((r) => Object.fromEntries(split(r).map((v, i) => [cols[i], isNaN(+v) || v === '' ? v : +v]))); };
-showTable(csv('results.csv'));"""),
+const results = csv('results.csv');
+const pick = (keys: string[]) => results.map((r) => Object.fromEntries([['condition', r.condition], ...keys.map((k) => [k, r[k]])]));
+showTable(pick(['bleu4', 'rougeL', 'ciderD', 'exactMatch', 'blockAccuracy', 'targetAccuracy', 'semanticAccuracy', 'unparseable', 'groundingScore', 'textSimilarity']).slice(0, -1));"""),
+("markdown", "Closed-loop execution (shares; the last row says the ground-truth sub-tasks):"),
+("code", """showTable(pick(['policySubTaskSuccess', 'policySubTaskMatch', 'policyLongHorizonSuccess', 'oracleSubTaskSuccess', 'oracleSubTaskMatch', 'oracleLongHorizonSuccess', 'oracleSubTasksPerEpisode']));"""),
+("code", "showTable(csv('retrieval.csv'));"),
 ("code", "showTable(csv('qualitative.csv'));"),
+("markdown", "The first closed-loop episode of each condition with the oracle executing: what the planner said, what the plan wanted, whether the named sub-task succeeded."),
+("code", """const episodes = fs.readFileSync(path.join(P.runDir, 'tables', 'execution-episodes.jsonl'), 'utf8').trim().split('\\n').map((l) => JSON.parse(l));
+const shown = new Set<string>();
+const lines = [];
+for (const e of episodes) {
+  if (e.executor !== 'oracle' || shown.has(e.condition)) continue;
+  shown.add(e.condition);
+  for (const s of e.subTasks.slice(0, 3)) lines.push({ condition: e.condition, goal: e.highLevel, planner: s.planned, 'ground truth': s.groundTruth, success: s.success ? 'yes' : 'no' });
+}
+showTable(lines);"""),
 ("code", """import { writeRunFigures } from './src/viz/run-figures';
 const names = await writeRunFigures(P.runDir, P.preset === 'small' ? ['figures'] : []);
 for (const n of names) showPng(fs.readFileSync(path.join(P.runDir, 'figures', `${n}.png`)));"""),
