@@ -207,6 +207,14 @@ await showFigure(embeddingScatter(points(proj), { title: 'PCA of the action-cond
 ("markdown", "UMAP (umap-js, seeded) of the same embeddings: neighbourhoods rather than global directions."),
 ("code", """import { umap2d } from './src/eval/projection';
 await showFigure(embeddingScatter(points(umap2d([...x, ...v], { seed: P.seed })), { title: 'UMAP of the action-conditioned embeddings', colorTitle: 'block named', xTitle: 'UMAP 1', yTitle: 'UMAP 2' }));"""),
+("markdown", "Coloured by the target the sub-task names instead of its block, then nearest neighbours: for a few held-out descriptions, the sub-tasks whose image + trajectory the action-conditioned model ranks first."),
+("code", """const target = test.map((s) => (parseSubTask(s.lowLevel)?.target ?? 'none').replace(/^[a-z-]+:/, '').replace(/:.*/, ''));
+await showFigure(embeddingScatter(proj.map(([px, py], i) => ({ x: px, y: py, modality: i < x.length ? 'text' : 'vision-action', group: target[i % x.length] })), { title: 'PCA, coloured by the target named', colorTitle: 'target' }));
+const dot = (a: number[], b: number[]) => a.reduce((s, ai, k) => s + ai * b[k], 0);
+showTable(test.slice(0, 6).map((s, i) => {
+  const order = v.map((vj, j) => [dot(x[i], vj), j]).sort((a, b) => b[0] - a[0]).map(([, j]) => j);
+  return { description: s.lowLevel, 'sub-task of the nearest trajectory': test[order[0]].lowLevel, 'second nearest': test[order[1]].lowLevel, 'rank of its own': order.indexOf(i) + 1 };
+}));"""),
 ("markdown", "## Does the model use the actions?\\nRetrieval on held-out samples with the true trajectories, with each sample given another sample's trajectory (a derangement), and with trajectories played backwards (steps reversed, actions negated). `gpla reproduce` writes the same measurement on the whole evaluation split to `tables/retrieval.csv`."),
 ("code", """import { PERTURBATIONS, groundingRetrieval } from './src/eval/grounding-retrieval';
 const rows = [];

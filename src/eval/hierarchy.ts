@@ -58,6 +58,8 @@ export interface SubTaskRecord {
   groundTruth: string;
   parseable: boolean;
   matchesGroundTruth: boolean;
+  /** The named task already passed its test before execution (naming it asks for nothing; never a success). */
+  alreadySatisfied: boolean;
   success: boolean;
   steps: number;
 }
@@ -73,8 +75,13 @@ export interface HierarchyEpisode {
 export interface HierarchyMetrics {
   episodes: number;
   subTasks: number;
-  /** Share of planned sub-tasks whose named task passed its family's success test after execution. */
+  /**
+   * Share of planned sub-tasks whose named task passed its family's success test after execution and had not passed
+   * it before (a planner repeating a finished sub-task does not score).
+   */
   subTaskSuccess: number;
+  /** Share of planned sub-tasks that named a task already satisfied on the board. */
+  subTaskAlreadySatisfied: number;
   /** Share of planned sub-tasks naming the ground-truth next sub-goal's block and target. */
   subTaskMatch: number;
   /** Share of planned sub-tasks the template parser could not read (counted as failures above). */
@@ -150,13 +157,15 @@ export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: 
     const gtParsed = parseSubTask(gtText, specs);
     const task = taskFromParsed(parsed, text, world);
     const gtTask = taskFromParsed(gtParsed, gtText, world);
+    const alreadySatisfied = task !== null && isSuccess(task, world);
     const steps = execute(world, text, task, o.stepsPerSubtask, rng);
     records.push({
       planned: text,
       groundTruth: gtText,
       parseable: parsed !== null,
       matchesGroundTruth: !!parsed && !!gtParsed && parsed.block === gtParsed.block && parsed.target === gtParsed.target,
-      success: task !== null && isSuccess(task, world),
+      alreadySatisfied,
+      success: task !== null && !alreadySatisfied && isSuccess(task, world),
       steps,
     });
     // The plan moves on once the ground-truth sub-goal is done, by its slot or by the test of the task its words name.
@@ -182,6 +191,7 @@ export function hierarchyMetrics(episodes: HierarchyEpisode[]): HierarchyMetrics
     episodes: episodes.length,
     subTasks: subs.length,
     subTaskSuccess: share((r) => r.success),
+    subTaskAlreadySatisfied: share((r) => r.alreadySatisfied),
     subTaskMatch: share((r) => r.matchesGroundTruth),
     subTaskUnparseable: share((r) => !r.parseable),
     longHorizonSuccess: episodes.length ? episodes.filter((e) => e.success).length / episodes.length : NaN,

@@ -76,6 +76,7 @@ function executionMetrics(executor: 'policy' | 'oracle', m: HierarchyMetrics): E
   return {
     [`${executor}SubTaskSuccess`]: m.subTaskSuccess,
     [`${executor}SubTaskMatch`]: m.subTaskMatch,
+    [`${executor}SubTaskAlreadySatisfied`]: m.subTaskAlreadySatisfied,
     [`${executor}LongHorizonSuccess`]: m.longHorizonSuccess,
     [`${executor}SubTasksPerEpisode`]: m.episodes ? m.subTasks / m.episodes : NaN,
   };

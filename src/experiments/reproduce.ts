@@ -163,7 +163,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       runDir: o.out, seed: o.seed, schedule: S, testSamples, tok, cache, groundings, policy, planner, weights, log, progressMode: o.progress,
     }), log);
   const seconds = (Date.now() - t0) / 1000;
-  await writeEvaluation(o.out, evaluation, testSamples, S.eval.qualitative, { seconds });
+  // Peak resident memory of this process (kB → MiB): what a laptop needs to run the preset.
+  await writeEvaluation(o.out, evaluation, testSamples, S.eval.qualitative, { seconds, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) });
   await writeRunFigures(o.out);
   const results = evaluation.results;
   for (const g of Object.values(groundings)) g.dispose();

@@ -87,7 +87,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96 },
-    eval: { samples: 150, rolloutEpisodes: 10, stepsPerSubtask: 40, qualitative: 6 },
+    eval: { samples: 150, rolloutEpisodes: 20, stepsPerSubtask: 40, qualitative: 6 },
   },
   paper: {
     data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },

@@ -62,6 +62,8 @@ describe('eval/hierarchy: closed-loop planner → executor episodes in the simul
     }, oracleExecutor, 42, { ...OPTS, maxSubtasks: 2 });
     assert.equal(e.subTasks.length, 2);
     assert.ok(e.subTasks[0].success, JSON.stringify(e.subTasks[0]));
+    // Naming the same, finished task again asks for nothing: no steps, and not a success.
+    assert.deepEqual([e.subTasks[1].alreadySatisfied, e.subTasks[1].success, e.subTasks[1].steps], [true, false, 0]);
     assert.ok(e.subTasks.every((s) => s.parseable));
   });
 
@@ -72,12 +74,12 @@ describe('eval/hierarchy: closed-loop planner → executor episodes in the simul
   });
 
   it('metrics on hand-made records', () => {
-    const rec = (success: boolean, match: boolean, parseable = true) => ({ planned: '', groundTruth: '', parseable, matchesGroundTruth: match, success, steps: 1 });
+    const rec = (success: boolean, match: boolean, parseable = true, alreadySatisfied = false) => ({ planned: '', groundTruth: '', parseable, matchesGroundTruth: match, alreadySatisfied, success, steps: 1 });
     const eps: HierarchyEpisode[] = [
       { seed: 1, goal: 'g', highLevel: 'h', success: true, subTasks: [rec(true, true), rec(true, false)] },
-      { seed: 2, goal: 'g', highLevel: 'h', success: false, subTasks: [rec(false, false, false), rec(true, true)] },
+      { seed: 2, goal: 'g', highLevel: 'h', success: false, subTasks: [rec(false, false, false), rec(true, true), rec(false, true, true, true)] },
     ];
-    assert.deepEqual(hierarchyMetrics(eps), { episodes: 2, subTasks: 4, subTaskSuccess: 0.75, subTaskMatch: 0.5, subTaskUnparseable: 0.25, longHorizonSuccess: 0.5 });
+    assert.deepEqual(hierarchyMetrics(eps), { episodes: 2, subTasks: 5, subTaskSuccess: 0.6, subTaskAlreadySatisfied: 0.2, subTaskMatch: 0.6, subTaskUnparseable: 0.2, longHorizonSuccess: 0.5 });
     assert.ok(Number.isNaN(hierarchyMetrics([]).longHorizonSuccess));
   });
 

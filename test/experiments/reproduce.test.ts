@@ -20,8 +20,8 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const csv = fs.readFileSync(path.join(out, 'tables/results.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 1 + CONDITIONS.length + 1);
     assert.match(csv[0], /^condition,samples,bleu4,rougeL,ciderD/);
-    assert.match(csv[0], /policySubTaskSuccess,policySubTaskMatch,policyLongHorizonSuccess/);
-    assert.match(csv[0], /oracleSubTaskSuccess,oracleSubTaskMatch,oracleLongHorizonSuccess/);
+    assert.match(csv[0], /policySubTaskSuccess,policySubTaskMatch,policySubTaskAlreadySatisfied,policyLongHorizonSuccess/);
+    assert.match(csv[0], /oracleSubTaskSuccess,oracleSubTaskMatch,oracleSubTaskAlreadySatisfied,oracleLongHorizonSuccess/);
     // The reference row: the goal plan's own sub-tasks always match the ground truth, and have no text metrics.
     const gt = r.results[GROUND_TRUTH_PLANNER];
     assert.equal(gt.oracleSubTaskMatch, 1);
