@@ -51,6 +51,8 @@ export interface HierarchyOptions {
   /** The stored image size the planner was trained on ([height, width]). */
   storedImage: [number, number];
   goals?: string[];
+  /** Keep the frames of the first `keepFrames` episodes (for film strips; default 0). */
+  keepFrames?: number;
 }
 
 export interface SubTaskRecord {
@@ -70,6 +72,8 @@ export interface HierarchyEpisode {
   highLevel: string;
   subTasks: SubTaskRecord[];
   success: boolean;
+  /** JPEG of the board when each sub-task was planned, then the final board (only when frames were kept). */
+  frames?: Uint8Array[];
 }
 
 export interface HierarchyMetrics {
@@ -138,7 +142,7 @@ function subGoalReached(sub: PlannedSubTask, s: WorldState, pairs: boolean): boo
 }
 
 /** Runs one held-out long-horizon episode closed-loop. */
-export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: number, o: HierarchyOptions): HierarchyEpisode {
+export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: number, o: HierarchyOptions, keepFrames = false): HierarchyEpisode {
   const rng = new Rng(seed);
   const specs: BlockSpec[] = blockSet(o.blocks);
   const goal = rng.choice(applicableGoals(specs, o.goals));
@@ -147,11 +151,14 @@ export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: 
   const maxSubtasks = o.maxSubtasks ?? 2 * specs.length;
   const [H, W] = o.storedImage;
   const records: SubTaskRecord[] = [];
+  const frames: Uint8Array[] = [];
+  const snapshot = () => encodeJpeg({ height: H, width: W, data: render(world, { height: H, width: W, camera: 'topdown' }) });
   for (let k = 0; k < maxSubtasks && !goalPlan.isSuccess(world); k++) {
     const gt = goalPlan.next(world);
     if (!gt) break;
     const gtText = instructionFor(gt.task, world, rng, true);
-    const image = encodeJpeg({ height: H, width: W, data: render(world, { height: H, width: W, camera: 'topdown' }) });
+    const image = snapshot();
+    if (keepFrames) frames.push(image);
     const text = plan(image, goal.instruction, world, gtText);
     const parsed = parseSubTask(text, specs);
     const gtParsed = parseSubTask(gtText, specs);
@@ -171,13 +178,14 @@ export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: 
     // The plan moves on once the ground-truth sub-goal is done, by its slot or by the test of the task its words name.
     if (subGoalReached(gt, world, goal.kind === 'pairs') || (gtTask !== null && isSuccess(gtTask, world))) goalPlan.markPlaced(gt.task.block);
   }
-  return { seed, goal: goal.name, highLevel: goal.instruction, subTasks: records, success: goalPlan.isSuccess(world) };
+  if (keepFrames) frames.push(snapshot());
+  return { seed, goal: goal.name, highLevel: goal.instruction, subTasks: records, success: goalPlan.isSuccess(world), ...(keepFrames ? { frames } : {}) };
 }
 
 export function runHierarchy(plan: PlannerFn, execute: ExecutorFn, o: HierarchyOptions, onEpisode?: (i: number, e: HierarchyEpisode) => void): HierarchyEpisode[] {
   const out: HierarchyEpisode[] = [];
   for (let i = 0; i < o.episodes; i++) {
-    const e = runHierarchyEpisode(plan, execute, episodeSeed(o.seed, i), o);
+    const e = runHierarchyEpisode(plan, execute, episodeSeed(o.seed, i), o, i < (o.keepFrames ?? 0));
     out.push(e);
     onEpisode?.(i, e);
   }

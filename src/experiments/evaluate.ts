@@ -90,13 +90,32 @@ function runExecution(ctx: EvaluationContext, name: string, plan: PlannerFn, epi
     const bar = progress({ label: `execute ${name} (${exName})`, total: E.rolloutEpisodes, unit: 'episodes', mode: ctx.progressMode });
     const episodes = runHierarchy(plan, execute, {
       episodes: E.rolloutEpisodes, seed: evaluationBoardSeed(ctx.seed), blocks: ctx.schedule.data.blocks,
-      stepsPerSubtask: E.stepsPerSubtask, storedImage: ctx.schedule.data.storedImage,
+      stepsPerSubtask: E.stepsPerSubtask, storedImage: ctx.schedule.data.storedImage, keepFrames: 1,
     }, (_, e) => bar.tick(1, { 'long-horizon ok': e.success ? 'yes' : 'no' }));
     bar.stop();
-    for (const episode of episodes) episodesOut.push({ condition: name, executor: exName, episode });
+    writeRollout(ctx.runDir, name, exName, episodes[0]);
+    for (const { frames, ...episode } of episodes) episodesOut.push({ condition: name, executor: exName, episode });
     Object.assign(out, executionMetrics(exName, hierarchyMetrics(episodes)));
   }
   return out;
+}
+
+export const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+/**
+ * rollouts/<condition>-<executor>.json: the first closed-loop episode's frames (JPEG, base64) with captions, from
+ * which `gpla figures` draws the film strips.
+ */
+function writeRollout(runDir: string, condition: string, executor: string, e: HierarchyEpisode | undefined): void {
+  if (!e?.frames) return;
+  const captions = [
+    ...e.subTasks.map((s, k) => `${k + 1}. ${s.planned || '(empty)'} ${s.success ? '✓' : s.alreadySatisfied ? '(already done)' : '✗'}`),
+    `end: goal ${e.success ? 'reached ✓' : 'not reached ✗'}`,
+  ];
+  writeJsonAtomic(path.join(runDir, 'rollouts', `${slug(condition)}-${executor}.json`), {
+    condition, executor, goal: e.goal, highLevel: e.highLevel, success: e.success,
+    frames: e.frames.map((f, k) => ({ jpegBase64: Buffer.from(f).toString('base64'), caption: captions[k] })),
+  });
 }
 
 export async function evaluateConditions(ctx: EvaluationContext): Promise<EvaluationSummary> {

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readMetrics } from '../train/loop';
+import { closedLoopFilmStrip } from './filmstrip';
 import { saveFigure } from './render';
 import { resultsBars, retrievalBars, simpoIterationCurves, trainingCurves } from './specs';
 
@@ -97,6 +98,17 @@ export async function writeRunFigures(runDir: string, extraDirs: string[] = []):
     if (retrieval.length) {
       await saveFigure(retrievalBars(retrieval, { n: summary.retrieval![0].n }), dirs, 'retrieval');
       written.push('retrieval');
+    }
+  }
+  // Closed-loop film strips, one per condition and executor (rollouts/*.json, written by the evaluation).
+  const rollouts = path.join(runDir, 'rollouts');
+  if (fs.existsSync(rollouts)) {
+    for (const f of fs.readdirSync(rollouts).filter((x) => x.endsWith('.json')).sort()) {
+      const r = JSON.parse(fs.readFileSync(path.join(rollouts, f), 'utf8')) as { condition: string; executor: string; highLevel: string; frames: { jpegBase64: string; caption: string }[] };
+      const name = `closed-loop-${f.replace(/\.json$/, '')}`;
+      const title = `${r.condition}, ${r.executor} executing: "${r.highLevel}"`;
+      await saveFigure(closedLoopFilmStrip(r.frames.map((x) => ({ imageJpeg: Buffer.from(x.jpegBase64, 'base64'), caption: x.caption })), { title }), dirs, name);
+      written.push(name);
     }
   }
   return written;

@@ -14,7 +14,7 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-tiny-'));
     const lines: string[] = [];
     const r = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: (l) => lines.push(l) });
-    for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'tables/retrieval.csv', 'tables/execution-episodes.jsonl', 'summary.json', 'models/planner-sft.safetensors']) {
+    for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'tables/retrieval.csv', 'tables/execution-episodes.jsonl', 'rollouts/supervised-oracle.json', 'figures/closed-loop-supervised-policy.png', 'summary.json', 'models/planner-sft.safetensors']) {
       assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     }
     const csv = fs.readFileSync(path.join(out, 'tables/results.csv'), 'utf8').trim().split('\n');
