@@ -21,6 +21,7 @@ export function buildLinear(ps: ParamStore, name: string, din: number, dout: num
   };
 }
 
+
 export function buildLayerNorm(ps: ParamStore, name: string, d: number, eps = 1e-6): Fwd {
   const g = ps.create(`${name}.weight`, [d], { kind: 'ones' });
   const b = ps.create(`${name}.bias`, [d], { kind: 'zeros' });
@@ -36,9 +37,13 @@ export function buildRMSNorm(ps: ParamStore, name: string, d: number, eps = 1e-6
   return (x) => x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(w.add(1));
 }
 
-/** GELU, tanh approximation (gelu_pytorch_tanh in SigLIP and Gemma). */
+/**
+ * GELU, tanh approximation (gelu_pytorch_tanh in SigLIP and Gemma): 0.5·x·(1 + tanh(z)), z = √(2/π)(x + 0.044715x³),
+ * computed as x·σ(2z) — the same function, since (1 + tanh z)/2 = σ(2z) — because the wasm backend's Sigmoid runs on
+ * XNNPACK and is about 6× faster than its scalar Tanh (bench: 12 vs 74 ms for 2.9M values), and it saves two ops.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1));
+  return x.mul(tf.sigmoid(x.add(x.mul(x).mul(x).mul(0.044715)).mul(2 * Math.sqrt(2 / Math.PI))));
 }
 
 /** SigLIP MLP: fc2(gelu(fc1(x))). */

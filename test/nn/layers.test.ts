@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
 import { applyRope, buildAttention, ropeTables } from '../../src/nn/attention';
-import { film } from '../../src/nn/layers';
+import { film, gelu } from '../../src/nn/layers';
 import { ParamStore } from '../../src/nn/params';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../../src/nn/safetensors';
 import { Rng } from '../../src/util/rng';
@@ -18,6 +18,16 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
 describe('nn: attention, RoPE, FiLM, parameters, safetensors', () => {
   before(async () => {
     await switchBackend('cpu');
+  });
+
+  it('GELU (tanh approximation) computed as x·σ(2z): known values and the tanh formula, value and gradient', () => {
+    // PyTorch: F.gelu(torch.tensor([-3., -1., 0., 0.5, 1., 3.]), approximate='tanh')
+    const x = tf.tensor1d([-3, -1, 0, 0.5, 1, 3]);
+    close(gelu(x).dataSync(), [-0.00363743, -0.15880799, 0, 0.345714, 0.84119201, 2.99636269], 1e-6);
+    const viaTanh = (t: tf.Tensor) => t.mul(0.5).mul(tf.tanh(t.add(t.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1));
+    const xs = tf.linspace(-6, 6, 97);
+    close(gelu(xs).dataSync(), viaTanh(xs).dataSync(), 1e-6);
+    close(tf.grad((t: tf.Tensor) => gelu(t).sum())(xs).dataSync(), tf.grad((t: tf.Tensor) => viaTanh(t).sum())(xs).dataSync(), 1e-5);
   });
 
   it('RoPE: q·k depends only on the position difference', () => {

@@ -1,0 +1,188 @@
+/**
+ * `npm run bench -- peer [--rounds R] [--steps N]`: our grounding-model training step against the same step in
+ * PyTorch (bench/peer/grounding.py) on this CPU, at the small preset's sizes (batch 48, 64×64 images, 32-step
+ * trajectories).
+ *
+ * 1. Export: the model's initial weights and one fixed batch as safetensors, plus the config and optimiser settings.
+ * 2. Parity: 5 AdamW steps on that batch here and in PyTorch; the losses must agree to 1e-4, or the comparison is void.
+ * 3. Speed: A B A B … (ours, then PyTorch with 2 threads, then PyTorch with 1 thread), R rounds of N timed steps after
+ *    warm-up, medians; the batch is fixed and already in memory on both sides, so only the step is timed.
+ *
+ * PyTorch comes from Debian (python3-torch 1.13 with libopenblas0-pthread): the bench installs it with apt-get when it
+ * is missing and it may (root), and otherwise says how. It is a benchmark dependency, never the package's.
+ * Writes bench/results/peer.json.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, initBackend } from '../src/backend';
+import { getPreset } from '../src/experiments/presets';
+import { GroundingModel, TRAJECTORY_NORMALISATION } from '../src/models/grounding';
+import { writeSafetensorsFile } from '../src/nn/safetensors';
+import { symmetricInfoNCE } from '../src/train/losses';
+import { AdamW, DEFAULT_ADAMW } from '../src/train/optim';
+import { Rng } from '../src/util/rng';
+import { median, printTable, writeResults } from './util';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = path.join(__dirname, 'peer', 'grounding.py');
+const LR = 1e-3;
+const PARITY_STEPS = 5;
+const PARITY_TOLERANCE = 1e-4;
+
+function haveTorch(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureTorch(): void {
+  if (haveTorch()) return;
+  const root = process.getuid?.() === 0;
+  if (!root) throw new Error(`PyTorch is missing: install it with\n  sudo apt-get install -y python3-torch libopenblas0-pthread python3-numpy\nthen run the bench again`);
+  console.error('installing python3-torch, libopenblas0-pthread and python3-numpy with apt-get (once) …');
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'python3-torch', 'libopenblas0-pthread', 'python3-numpy'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (!haveTorch()) throw new Error('apt-get installed python3-torch but python3 cannot import torch');
+}
+
+interface Setup {
+  model: GroundingModel;
+  batch: { images: tf.Tensor4D; trajectories: tf.Tensor3D; trajectoryMask: tf.Tensor2D; ids: tf.Tensor2D; textMask: tf.Tensor2D };
+  dir: string;
+}
+
+/** The small preset's grounding model (vocabulary 64, about the simulator's) and one seeded batch, exported. */
+function exportSetup(dir: string): Setup {
+  const preset = getPreset('small');
+  const cfg = { ...preset.models.grounding, vocab: 64 };
+  const B = preset.schedule.grounding.batchSize;
+  const S = cfg.image;
+  const T = cfg.trajectoryLength;
+  const L = cfg.maxText;
+  const model = new GroundingModel(cfg, 0);
+  const rng = new Rng(1);
+  const images = Float32Array.from({ length: B * S * S * 3 }, () => rng.random());
+  const trajectories = new Float32Array(B * T * 4);
+  const trajectoryMask = new Float32Array(B * T);
+  const ids = new Int32Array(B * L);
+  const textMask = new Float32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    const len = 8 + rng.int(T - 7);
+    for (let t = 0; t < T; t++) {
+      const o = (b * T + t) * 4;
+      trajectories.set([rng.normal(0, 0.01), rng.normal(0, 0.01), 0.15 + 0.45 * rng.random(), -0.3 + 0.6 * rng.random()], o);
+      trajectoryMask[b * T + t] = t < len ? 1 : 0;
+    }
+    const n = 5 + rng.int(L - 4);
+    for (let i = 0; i < L; i++) {
+      ids[b * L + i] = i < n ? 4 + rng.int(cfg.vocab - 4) : 0;
+      textMask[b * L + i] = i < n ? 1 : 0;
+    }
+  }
+  model.ps.save(path.join(dir, 'init.safetensors'));
+  writeSafetensorsFile(path.join(dir, 'batch.safetensors'), {
+    images: { dtype: 'F32', shape: [B, S, S, 3], data: images },
+    trajectories: { dtype: 'F32', shape: [B, T, 4], data: trajectories },
+    trajectoryMask: { dtype: 'F32', shape: [B, T], data: trajectoryMask },
+    ids: { dtype: 'I32', shape: [B, L], data: ids },
+    textMask: { dtype: 'F32', shape: [B, L], data: textMask },
+  });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, normalisation: TRAJECTORY_NORMALISATION, optimizer: { ...DEFAULT_ADAMW, lr: LR } }, null, 2));
+  return {
+    model, dir,
+    batch: {
+      images: tf.tensor4d(images, [B, S, S, 3]), trajectories: tf.tensor3d(trajectories, [B, T, 4]), trajectoryMask: tf.tensor2d(trajectoryMask, [B, T]),
+      ids: tf.tensor2d(ids, [B, L], 'int32'), textMask: tf.tensor2d(textMask, [B, L]),
+    },
+  };
+}
+
+/** Our training step exactly as the loop takes it (no clipping, constant lr): loss, gradients, AdamW. */
+function makeStep(s: Setup): { step: () => number; dispose: () => void } {
+  const { model, batch } = s;
+  const names = [...model.params.keys()];
+  const vars = [...model.params.values()];
+  const opt = new AdamW();
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => symmetricInfoNCE(model.encodeVisionAction(batch), model.encodeText(batch.ids as tf.Tensor2D, batch.textMask), model.scale()), vars);
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const named: Record<string, tf.Tensor> = {};
+    vars.forEach((v, i) => {
+      if (grads[v.name]) named[names[i]] = grads[v.name];
+    });
+    opt.step(model.params, named, LR);
+    tf.dispose(Object.values(grads));
+    return loss;
+  };
+  return { step, dispose: () => opt.dispose() };
+}
+
+function torchRun(dir: string, args: string[], threads: number): string {
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const r = spawnSync(PYTHON, [SCRIPT, dir, ...args], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`PyTorch peer failed (${args.join(' ')}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opt = (name: string, def: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? parseInt(args[i + 1], 10) : def;
+  };
+  const rounds = opt('--rounds', 3);
+  const steps = opt('--steps', 20);
+  ensureTorch();
+  const backend = await initBackend();
+  console.log(describeBackend(backend));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-peer-'));
+  try {
+    // ---- parity on a fresh model
+    const parity = exportSetup(dir);
+    const parityStep = makeStep(parity);
+    const ours = Array.from({ length: PARITY_STEPS }, () => parityStep.step());
+    torchRun(dir, ['parity', String(PARITY_STEPS)], 1);
+    const theirs = (JSON.parse(fs.readFileSync(path.join(dir, 'torch-losses.json'), 'utf8')) as { losses: number[] }).losses;
+    const diffs = ours.map((l, i) => Math.abs(l - theirs[i]));
+    printTable(ours.map((l, i) => ({ step: i + 1, 'loss (ours)': l.toFixed(6), 'loss (PyTorch)': theirs[i].toFixed(6), '|Δ|': diffs[i].toExponential(2) })));
+    const maxDiff = Math.max(...diffs);
+    if (!(maxDiff <= PARITY_TOLERANCE)) throw new Error(`parity failed: losses differ by up to ${maxDiff} (> ${PARITY_TOLERANCE}); the speed comparison would compare different computations`);
+    console.log(`parity: ${PARITY_STEPS} steps agree within ${maxDiff.toExponential(2)} (tolerance ${PARITY_TOLERANCE})\n`);
+    parityStep.dispose();
+    parity.model.dispose();
+    tf.dispose(Object.values(parity.batch));
+
+    // ---- speed, alternating
+    const timed = exportSetup(dir);
+    const timedStep = makeStep(timed);
+    const step = timedStep.step;
+    for (let i = 0; i < 3; i++) step();
+    const rate: Record<string, number[]> = { ours: [], 'PyTorch (2 threads)': [], 'PyTorch (1 thread)': [] };
+    for (let r = 0; r < rounds; r++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < steps; i++) step();
+      rate.ours.push(steps / (Number(process.hrtime.bigint() - t0) / 1e9));
+      for (const threads of [2, 1]) {
+        const out = JSON.parse(torchRun(dir, ['time', String(steps), String(threads)], threads)) as { stepsPerSecond: number };
+        rate[`PyTorch (${threads} thread${threads > 1 ? 's' : ''})`].push(out.stepsPerSecond);
+      }
+      console.error(`round ${r + 1}/${rounds}: ours ${rate.ours[r].toFixed(2)}, PyTorch ${rate['PyTorch (2 threads)'][r].toFixed(2)} (2 threads) / ${rate['PyTorch (1 thread)'][r].toFixed(2)} (1 thread) steps/s`);
+    }
+    const med = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, median(v)]));
+    const rows = Object.entries(med).map(([who, v]) => ({ implementation: who, 'steps/s (median)': v, 'ours ÷ this': med.ours / v }));
+    console.log(`\ngrounding-model training step, small preset (batch ${getPreset('small').schedule.grounding.batchSize}), ${rounds} rounds × ${steps} steps`);
+    printTable(rows);
+    const torchVersion = execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
+    const file = writeResults('peer', {
+      backend: backend.name, backendVersion: backend.version, torch: torchVersion, rounds, steps,
+      parity: { steps: PARITY_STEPS, ours, pytorch: theirs, maxAbsDiff: maxDiff },
+      grounding: { stepsPerSecond: rate, median: med, ratioTo2Threads: med.ours / med['PyTorch (2 threads)'], ratioTo1Thread: med.ours / med['PyTorch (1 thread)'] },
+    });
+    console.log(`wrote ${file}`);
+    timedStep.dispose();
+    timed.model.dispose();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

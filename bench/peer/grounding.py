@@ -1,0 +1,176 @@
+"""
+The peer of our grounding-model training step, in PyTorch: the same architecture as src/models/grounding.ts (ViT
+vision tower FiLM-conditioned on a trajectory encoder, text tower, linear heads, symmetric InfoNCE) and the same
+AdamW, reading the initial weights and the batch that bench/peer.ts exported as safetensors, so that its first losses
+can be checked against ours before its speed is compared.
+
+    python3 grounding.py DIR parity STEPS       -> DIR/torch-losses.json (losses of STEPS steps)
+    python3 grounding.py DIR time STEPS THREADS -> prints {"stepsPerSecond": ...} (after 3 warm-up steps)
+
+Weights are stored [in, out] (our layout), so a linear layer is x @ W + b here too. Only numpy and torch are needed
+(Debian's python3-torch); the safetensors format is read by hand (8-byte header length, JSON header, raw data).
+"""
+import json
+import math
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        dtype = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
+        out[name] = np.frombuffer(data[base + a : base + b], dtype=dtype).reshape(info["shape"]).copy()
+    return out, header.get("__metadata__", {})
+
+
+class Grounding:
+    def __init__(self, params, cfg):
+        self.p = params
+        self.c = cfg
+
+    def lin(self, x, name, bias=True):
+        y = x @ self.p[name + ".weight"]
+        return y + self.p[name + ".bias"] if bias else y
+
+    def ln(self, x, name):
+        return F.layer_norm(x, (x.shape[-1],), self.p[name + ".weight"], self.p[name + ".bias"], eps=1e-6)
+
+    def attn(self, x, name, heads, key_mask):
+        B, T, d = x.shape
+        dh = d // heads
+        q = self.lin(x, name + ".q_proj").view(B, T, heads, dh).transpose(1, 2)
+        k = self.lin(x, name + ".k_proj").view(B, T, heads, dh).transpose(1, 2)
+        v = self.lin(x, name + ".v_proj").view(B, T, heads, dh).transpose(1, 2)
+        s = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
+        if key_mask is not None:
+            s = s + ((key_mask - 1.0) * 1e9)[:, None, None, :]
+        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, d)
+        return self.lin(o, name + ".o_proj")
+
+    def encoder(self, x, name, dims, key_mask=None, mods=None, final="post_layernorm"):
+        for i in range(dims["layers"]):
+            n = f"{name}.encoder.layers.{i}"
+            h = self.ln(x, n + ".layer_norm1")
+            if mods is not None:
+                g, b = mods[i]
+                h = h * (1 + g[:, None, :]) + b[:, None, :]
+            x = x + self.attn(h, n + ".self_attn", dims["heads"], key_mask)
+            h = self.ln(x, n + ".layer_norm2")
+            x = x + self.lin(F.gelu(self.lin(h, n + ".mlp.fc1"), approximate="tanh"), n + ".mlp.fc2")
+        return self.ln(x, f"{name}.{final}")
+
+    @staticmethod
+    def masked_mean(x, mask):
+        m = mask[:, :, None]
+        return (x * m).sum(1) / m.sum(1).clamp(min=1)
+
+    @staticmethod
+    def l2(x):
+        return x / (x.norm(dim=-1, keepdim=True) + 1e-8)
+
+    def film(self, traj, mask):
+        c = self.c
+        n = c["normalisation"]
+        scale = torch.tensor([n["actionScale"], n["actionScale"], n["xScale"], n["yScale"]])
+        shift = torch.tensor([0.0, 0.0, n["xCenter"] * n["xScale"], 0.0])
+        T = traj.shape[1]
+        x = self.lin(traj * scale - shift, "action_model.input_proj") + self.p["action_model.position_embedding.weight"][:T]
+        pooled = self.masked_mean(self.encoder(x, "action_model", c["action"], mask), mask)
+        w = c["vision"]["width"]
+        out = []
+        for layer in range(c["vision"]["layers"]):
+            gb = self.lin(pooled, f"film.layers.{layer}")
+            out.append((gb[:, :w], gb[:, w:]))
+        return out
+
+    def vision(self, images, traj, mask):
+        c = self.c
+        B, S, _, C = images.shape
+        p = c["patch"]
+        g = S // p
+        x = ((images - 0.5) / 0.5).reshape(B, g, p, g, p, C).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * C)
+        x = self.lin(x, "vision_model.embeddings.patch_embedding") + self.p["vision_model.embeddings.position_embedding.weight"]
+        mods = self.film(traj, mask) if c["conditioning"] == "action" else None
+        h = self.encoder(x, "vision_model", c["vision"], None, mods)
+        return self.l2(self.lin(h.mean(1), "vision_model.head"))
+
+    def text(self, ids, mask):
+        L = ids.shape[1]
+        x = self.p["text_model.embeddings.token_embedding.weight"][ids] + self.p["text_model.embeddings.position_embedding.weight"][:L]
+        h = self.encoder(x, "text_model", self.c["text"], mask, None, "final_layer_norm")
+        return self.l2(self.lin(self.masked_mean(h, mask), "text_model.head"))
+
+    def loss(self, batch):
+        zi = self.vision(batch["images"], batch["trajectories"], batch["trajectoryMask"])
+        zt = self.text(batch["ids"], batch["textMask"])
+        zi = zi / (zi.norm(dim=-1, keepdim=True) + 1e-12)
+        zt = zt / (zt.norm(dim=-1, keepdim=True) + 1e-12)
+        scale = self.p["logit_scale"].exp().clamp(max=self.c["logitScaleMax"])
+        logits = (zi @ zt.t()) * scale
+        target = torch.arange(logits.shape[0])
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
+def setup(d):
+    cfg = json.load(open(f"{d}/config.json"))
+    w, _ = read_safetensors(f"{d}/init.safetensors")
+    b, _ = read_safetensors(f"{d}/batch.safetensors")
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in w.items()}
+    batch = {k: torch.tensor(v.astype(np.int64) if v.dtype == np.int32 else v) for k, v in b.items()}
+    model = Grounding(params, cfg)
+    o = cfg["optimizer"]
+    decay = [p for p in params.values() if p.dim() >= 2]
+    plain = [p for p in params.values() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": o["weightDecay"]}, {"params": plain, "weight_decay": 0.0}],
+        lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"],
+    )
+    return model, batch, opt
+
+
+def step(model, batch, opt):
+    opt.zero_grad(set_to_none=True)
+    loss = model.loss(batch)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def main():
+    d, mode, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    torch.manual_seed(0)
+    if mode == "parity":
+        torch.set_num_threads(1)
+        model, batch, opt = setup(d)
+        losses = [step(model, batch, opt) for _ in range(steps)]
+        json.dump({"losses": losses}, open(f"{d}/torch-losses.json", "w"))
+    elif mode == "time":
+        torch.set_num_threads(int(sys.argv[4]))
+        model, batch, opt = setup(d)
+        for _ in range(3):
+            step(model, batch, opt)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step(model, batch, opt)
+        dt = time.perf_counter() - t0
+        print(json.dumps({"stepsPerSecond": steps / dt, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+    else:
+        raise SystemExit(f"unknown mode {mode!r}: parity or time")
+
+
+if __name__ == "__main__":
+    main()
