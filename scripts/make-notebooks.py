@@ -269,7 +269,9 @@ for (const e of episodes) {
 showTable(lines);"""),
 ("code", """import { writeRunFigures } from './src/viz/run-figures';
 const names = await writeRunFigures(P.runDir, P.preset === 'small' ? ['figures'] : []);
-for (const n of names) showPng(fs.readFileSync(path.join(P.runDir, 'figures', `${n}.png`)));"""),
+// Every figure is in RUN/figures; shown here: the summaries and two closed-loop strips (the rest are one per condition).
+const strips = ['closed-loop-ground-truth-sub-tasks-oracle', 'closed-loop-supervised-gpla-action-conditioned-oracle'];
+for (const n of names.filter((x) => !x.startsWith('closed-loop-') || strips.includes(x))) showPng(fs.readFileSync(path.join(P.runDir, 'figures', `${n}.png`)));"""),
 ]
 
 for name, cells in books.items():

@@ -32,7 +32,7 @@ export function fitTitle(text: string, px: number, fontSize = FONT_SIZE.title): 
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 // Legend settings on each legend: vega ignores config.legend.labelLimit here and truncates labels at 160 px.
-const legend = (entries: number, extra: Record<string, unknown> = {}) => ({ labelLimit: 240, columns: Math.min(2, entries), ...extra });
+const legend = (entries: number, extra: Record<string, unknown> = {}) => ({ labelLimit: 300, columns: Math.min(2, entries), ...extra });
 
 function requireRows(what: string, rows: unknown[]): void {
   if (!Array.isArray(rows) || rows.length === 0) throw new Error(`${what}: no rows to draw`);
