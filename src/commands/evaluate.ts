@@ -12,7 +12,7 @@ import { writeRunFigures } from '../viz/run-figures';
  * its evaluate stage, tables, summary and figures; training stages are untouched. Useful after changing an
  * evaluation setting (e.g. more closed-loop episodes) or the evaluation code.
  */
-export async function evaluateRun(dir: string, o: { episodes?: number; samples?: number; log?: (l: string) => void } = {}): Promise<void> {
+export async function evaluateRun(dir: string, o: { episodes?: number; samples?: number; log?: (l: string) => void; progress?: 'auto' | 'lines' | 'silent' } = {}): Promise<void> {
   const log = o.log ?? ((l: string) => console.error(l));
   await initBackend();
   const run = new RunFolder(dir);
@@ -28,7 +28,7 @@ export async function evaluateRun(dir: string, o: { episodes?: number; samples?:
   const t0 = Date.now();
   const evaluation = await evaluateConditions({
     runDir: dir, seed: run.config.seed, schedule: S, testSamples, tok: run.tokenizer, cache: run.cache, groundings, policy, planner,
-    weights: (n) => run.weights(n), log,
+    weights: (n) => run.weights(n), log, progressMode: o.progress,
   });
   writeJsonAtomic(stageFile(dir, 'evaluate'), { ...evaluation, seconds: (Date.now() - t0) / 1000, evaluationSettings: S.eval });
   const summaryFile = path.join(dir, 'summary.json');

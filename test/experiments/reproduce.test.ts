@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { switchBackend } from '../../src/backend';
+import { evaluateRun } from '../../src/commands/evaluate';
 import { GROUND_TRUTH_PLANNER } from '../../src/experiments/evaluate';
 import { CONDITIONS, reproduce } from '../../src/experiments/reproduce';
 import { readMetrics } from '../../src/train/loop';
@@ -58,5 +59,14 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     // Re-running resumes: every stage is skipped and the results are the same.
     const again = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: () => undefined });
     assert.deepEqual(again.results, r.results);
+    // gpla evaluate re-runs the evaluation from the files alone, here with 3 closed-loop episodes instead of 2: the
+    // text metrics (same models, same samples, greedy) are unchanged, the execution rows now cover 3 episodes.
+    await evaluateRun(out, { episodes: 3, log: () => undefined, progress: 'silent' });
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+    assert.equal(summary.evaluationSettings.rolloutEpisodes, 3);
+    assert.equal(summary.conditions.Supervised.bleu4, r.results.Supervised.bleu4);
+    const episodes = fs.readFileSync(path.join(out, 'tables/execution-episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(episodes.filter((e) => e.condition === 'Supervised' && e.executor === 'oracle').length, 3);
+    await assert.rejects(evaluateRun(path.join(out, 'nope')), /not a gpla run folder \(no config.json\)/);
   });
 });
