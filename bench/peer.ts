@@ -101,7 +101,7 @@ export function exportSetup(dir: string): Setup {
 }
 
 /** Our training step exactly as the loop takes it (no clipping, constant lr): loss, gradients, AdamW. */
-function makeStep(s: Setup): { step: () => number; dispose: () => void } {
+export function makeStep(s: Setup): { step: () => number; dispose: () => void } {
   const { model, batch } = s;
   const names = [...model.params.keys()];
   const vars = [...model.params.values()];

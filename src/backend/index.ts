@@ -7,6 +7,7 @@
  * without internet, and npm then leaves them out. Every reason a faster backend was skipped is recorded.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeBlas, nativeBlasReason, type NativeBlasInfo } from './native-blas';
 import { ADDED_WASM_KERNELS, registerWasmKernels } from './wasm-kernels';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -23,6 +24,8 @@ export interface BackendInfo {
   /** wasm only: SIMD in use, thread count. */
   simd?: boolean;
   threads?: number;
+  /** wasm only: the native OpenBLAS path for matrix products, when on (see native-blas.ts). */
+  nativeBlas?: NativeBlasInfo;
   /** Kernels this package added to the backend. */
   addedKernels: string[];
   /** Why each faster candidate was not used. */
@@ -103,12 +106,21 @@ async function tryWasm(skipped: BackendInfo['skipped']): Promise<BackendInfo | n
       // tfjs disables wasm threads under Node (its multithread check returns false; tfjs issue 3830).
       threads: Math.max(1, threads),
       addedKernels: [...ADDED_WASM_KERNELS],
+      ...nativeBlasField(skipped),
       skipped,
     };
   } catch (e) {
     skipped.push({ candidate: 'wasm', reason: `wasm backend failed to start: ${errorText(e)}` });
     return null;
   }
+}
+
+/** Tries the optional native matrix-product path for wasm; its absence is a recorded reason, not an error. */
+function nativeBlasField(skipped: BackendInfo['skipped']): { nativeBlas?: NativeBlasInfo } {
+  const info = loadNativeBlas();
+  if (info) return { nativeBlas: info };
+  skipped.push({ candidate: 'native OpenBLAS matmul', reason: nativeBlasReason() ?? 'not loaded' });
+  return {};
 }
 
 async function useCpu(skipped: BackendInfo['skipped']): Promise<BackendInfo> {
@@ -172,6 +184,10 @@ export function describeBackend(info: BackendInfo): string {
   if (info.name === 'wasm') {
     lines.push(`simd: ${info.simd ? 'yes' : 'no'}, threads: ${info.threads}`);
     lines.push(`added kernels: ${info.addedKernels.join(', ')}`);
+    if (info.nativeBlas) {
+      const nb = info.nativeBlas;
+      lines.push(`matrix products: OpenBLAS (${nb.library}, ${nb.coretype} kernels, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`);
+    }
   }
   for (const s of info.skipped) lines.push(`not used: ${s.candidate}: ${s.reason}`);
   return lines.join('\n');

@@ -12,6 +12,7 @@
  * `wasm.tfjs.registerTensor` lets us register a view (a slice of an existing buffer) under a fresh id.
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeNativeBlas, type NativeBlas } from './native-blas';
 
 /** The parts of tfjs-backend-wasm's BackendWasm that these kernels use (it is not exported as a type). */
 interface WasmBackend {
@@ -91,6 +92,8 @@ function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Ten
   if (a.dtype !== 'float32' || b.dtype !== 'float32') {
     throw new Error(`BatchMatMul: only float32 is supported on wasm, got ${a.dtype} x ${b.dtype}`);
   }
+  const native = activeNativeBlas();
+  if (native) return nativeBatchMatMul(native, backend, a, b, transposeA, transposeB);
   const temps: tf.TensorInfo[] = [];
   if (transposeA) temps.push((a = transposeLastTwo(backend, a)));
   if (transposeB) temps.push((b = transposeLastTwo(backend, b)));
@@ -137,6 +140,49 @@ function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Ten
     );
   }
   for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+}
+
+/**
+ * The same product through the native addon (OpenBLAS sgemm on the heap itself): transposes are sgemm flags, a
+ * broadcast operand has batch stride 0, and a dense layer on a batch is one tall product.
+ */
+function nativeBatchMatMul(
+  native: NativeBlas, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+): tf.TensorInfo {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [m, k] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
+  const [k2, n] = transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
+  if (k !== k2) {
+    throw new Error(
+      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${a.shape}] and [${b.shape}] ` +
+        `with transposeA=${transposeA}, transposeB=${transposeB}`,
+    );
+  }
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batchA = sizeOf(outerA);
+  const batchB = sizeOf(outerB);
+  const batch = sizeOf(outer);
+  if (!(batchA === batchB || batchA === 1 || batchB === 1)) {
+    throw new Error(`BatchMatMul: batch broadcasting of [${outerA}] with [${outerB}] is not supported on the native path`);
+  }
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  if (m * n === 0) return out;
+  const aOff = backend.dataIdMap.get(a.dataId).memoryOffset;
+  const bOff = backend.dataIdMap.get(b.dataId).memoryOffset;
+  const cOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  // Read the heap only after makeOutput: growing the memory replaces its ArrayBuffer.
+  const heap = backend.wasm.HEAPF32.buffer as ArrayBuffer;
+  if (k === 0) {
+    new Float32Array(heap, cOff, m * n * batch).fill(0);
+  } else if (batchB === 1 && !transposeA) {
+    native.sgemm(heap, false, transposeB, batchA * m, n, k, aOff, bOff, cOff, 1, 0, 0, 0, 0);
+  } else {
+    native.sgemm(heap, transposeA, transposeB, m, n, k, aOff, bOff, cOff, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n, 0);
+  }
   return out;
 }
 
@@ -265,8 +311,33 @@ function slice({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInf
   return out;
 }
 
+/**
+ * Identity without a copy: the stock wasm kernel copies the tensor, and the engine clones (Identity) every tensor a
+ * gradient saves for the backward pass, ~1,000 activation copies per grounding-model step. Tensors are immutable, so
+ * sharing the buffer under a reference count is what Reshape already does on wasm and Identity does on cpu.
+ */
+function identity({ inputs, backend: anyBackend }: KernelArgs): tf.TensorInfo {
+  const backend = anyBackend as WasmBackend & { incRef(dataId: object): void; readSync(dataId: object): unknown };
+  const x = inputs.x as tf.TensorInfo;
+  if (x.dtype === 'string') return tf.tensor(backend.readSync(x.dataId) as Uint8Array[], x.shape, x.dtype);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+let stockCast: tf.KernelFunc | null = null;
+
+/** Cast to the dtype a tensor already has shares its buffer (the Multiply gradient casts every dy to float32). */
+function cast(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  if ((args.attrs as { dtype: tf.DataType }).dtype === x.dtype && x.dtype !== 'string') {
+    (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+  return stockCast!(args as never) as tf.TensorInfo;
+}
+
 /** The kernels this module adds to (or replaces on) `wasm`, by tfjs kernel name. */
-export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice'] as const;
+export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice', 'Identity', 'Cast'] as const;
 
 /**
  * Registers the added kernels on the `wasm` backend (idempotent). `registerKernel` throws on a name already
@@ -292,10 +363,14 @@ export function registerWasmKernels(): void {
   // setupFunc runs when a backend initialises; if wasm is already up, run it now.
   const live = tf.engine().registry['wasm'] as unknown;
   if (live) bmm.setupFunc!(live as tf.KernelBackend);
+  const stockCastConfig = tf.getKernel('Cast', 'wasm');
+  if (stockCastConfig && stockCastConfig.kernelFunc !== (cast as unknown)) stockCast = stockCastConfig.kernelFunc;
   for (const [name, fn] of [
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['UnsortedSegmentSum', unsortedSegmentSum],
     ['Slice', slice],
+    ['Identity', identity],
+    ['Cast', cast],
   ] as const) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc });

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { progress } from '../util/progress';
 import { Rng } from '../util/rng';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { AdamW, clipByGlobalNorm, learningRate, type AdamWConfig } from './optim';
+import { AdamW, clipScale, globalNorm, learningRate, type AdamWConfig } from './optim';
 
 export interface TrainTask<B> {
   /** Short name used in logs and checkpoint folders ("grounding-action", "policy", "planner-sft"). */
@@ -166,17 +166,17 @@ export async function train<B>(task: TrainTask<B>, cfg: TrainConfig): Promise<Tr
       vars.forEach((v, i) => {
         if (grads[v.name]) named[names[i]] = grads[v.name];
       });
-      const clipped = clipByGlobalNorm(named, cfg.clipNorm);
-      if (!Number.isFinite(clipped.norm)) {
+      const gradNorm = globalNorm(named);
+      if (!Number.isFinite(gradNorm)) {
         tf.dispose(Object.values(grads));
-        throw new NonFiniteLossError(task.name, step, clipped.norm, 'gradient norm', lastCheckpoint);
+        throw new NonFiniteLossError(task.name, step, gradNorm, 'gradient norm', lastCheckpoint);
       }
       const lr = learningRate(schedule, step);
-      opt.step(task.params, clipped.grads, lr);
-      if (clipped.grads !== named) tf.dispose(Object.values(clipped.grads));
+      // Clipping is a factor on the gradients, applied inside the optimiser's update.
+      opt.step(task.params, named, lr, clipScale(gradNorm, cfg.clipNorm));
       tf.dispose(Object.values(grads));
       losses.push(loss);
-      logMetrics(cfg.runDir, { task: task.name, kind: 'train', step: step + 1, loss, lr, gradNorm: clipped.norm });
+      logMetrics(cfg.runDir, { task: task.name, kind: 'train', step: step + 1, loss, lr, gradNorm });
       bar.tick(1, { loss });
       const done = step + 1;
       if (cfg.validateEvery > 0 && done % cfg.validateEvery === 0 && done < cfg.steps) await runValidation(done);

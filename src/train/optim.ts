@@ -4,6 +4,7 @@
  * learning rate, and an optimiser state that a checkpoint can store and restore exactly (moments by parameter name).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdamW, hasFusedAdamW } from '../backend/optimizer-kernels';
 
 export interface AdamWConfig {
   /** Adam betas; SmolVLA uses (0.9, 0.95). */
@@ -32,14 +33,32 @@ export function learningRate(s: ScheduleConfig, step: number): number {
   return s.finalLr + 0.5 * (s.peakLr - s.finalLr) * (1 + Math.cos(Math.PI * progress));
 }
 
+/**
+ * The global L2 norm of a set of gradients, accumulated in float64 from each tensor's values (one read per tensor
+ * rather than square + sum kernels per tensor).
+ */
+export function globalNorm(grads: Record<string, tf.Tensor>): number {
+  let sq = 0;
+  for (const g of Object.values(grads)) {
+    const x = g.dataSync();
+    for (let i = 0; i < x.length; i++) sq += x[i] * x[i];
+  }
+  return Math.sqrt(sq);
+}
+
+/** The factor that brings a gradient of global norm `norm` down to at most `maxNorm` (1 when no clipping applies). */
+export function clipScale(norm: number, maxNorm: number): number {
+  if (!(maxNorm > 0) || !Number.isFinite(norm) || norm <= maxNorm) return 1;
+  return maxNorm / (norm + 1e-6);
+}
+
 /** Scales gradients so that their global L2 norm is at most maxNorm; returns the clipped grads and the norm before. */
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
-  const names = Object.keys(grads);
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))).dataSync()[0]);
-  if (!(maxNorm > 0) || !Number.isFinite(norm) || norm <= maxNorm) return { grads, norm };
-  const scale = maxNorm / (norm + 1e-6);
+  const norm = globalNorm(grads);
+  const scale = clipScale(norm, maxNorm);
+  if (scale === 1) return { grads, norm };
   const out: Record<string, tf.Tensor> = {};
-  for (const n of names) out[n] = tf.tidy(() => grads[n].mul(scale));
+  for (const [n, g] of Object.entries(grads)) out[n] = tf.tidy(() => g.mul(scale));
   return { grads: out, norm };
 }
 
@@ -54,8 +73,12 @@ export class AdamW {
     this.config = { ...DEFAULT_ADAMW, ...config };
   }
 
-  /** Applies one update to `params` from `grads` (same names) at learning rate `lr`. */
-  step(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
+  /**
+   * Applies one update to `params` from `grads` (same names) at learning rate `lr`; each gradient is multiplied by
+   * `gradScale` first (the clipping factor). On wasm and cpu the update is one fused kernel per parameter
+   * (backend/optimizer-kernels.ts); `fused: false` forces the op-by-op path (tests compare the two).
+   */
+  step(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number, gradScale = 1, fused = hasFusedAdamW()): void {
     this.t += 1;
     const { beta1, beta2, eps, weightDecay } = this.config;
     const bc1 = 1 - Math.pow(beta1, this.t);
@@ -63,23 +86,37 @@ export class AdamW {
     for (const [name, p] of params) {
       const g = grads[name];
       if (!g) continue; // frozen or unused in this loss
-      if (!this.m.has(name)) {
-        this.m.set(name, tf.variable(tf.zerosLike(p), false, `${name}.exp_avg`));
-        this.v.set(name, tf.variable(tf.zerosLike(p), false, `${name}.exp_avg_sq`));
+      const { m, v } = this.moments(name, p);
+      const decay = weightDecay > 0 && p.rank >= 2 ? lr * weightDecay : 0;
+      if (fused) {
+        const [p1, m1, v1] = fusedAdamW(p, m, v, g, { lr, beta1, beta2, eps, bc1, bc2, decay, gradScale });
+        p.assign(p1);
+        m.assign(m1);
+        v.assign(v1);
+        tf.dispose([p1, m1, v1]);
+        continue;
       }
-      const m = this.m.get(name)!;
-      const v = this.v.get(name)!;
       tf.tidy(() => {
-        const m1 = m.mul(beta1).add(g.mul(1 - beta1));
-        const v1 = v.mul(beta2).add(g.square().mul(1 - beta2));
+        const gs = gradScale === 1 ? g : g.mul(gradScale);
+        const m1 = m.mul(beta1).add(gs.mul(1 - beta1));
+        const v1 = v.mul(beta2).add(gs.square().mul(1 - beta2));
         m.assign(m1);
         v.assign(v1);
         const update = m1.div(bc1).div(v1.div(bc2).sqrt().add(eps));
         let next = p.sub(update.mul(lr));
-        if (weightDecay > 0 && p.rank >= 2) next = next.sub(p.mul(lr * weightDecay));
+        if (decay > 0) next = next.sub(p.mul(decay));
         p.assign(next);
       });
     }
+  }
+
+  /** The moment buffers of a parameter, created as zeros on its first update. */
+  private moments(name: string, p: tf.Variable): { m: tf.Variable; v: tf.Variable } {
+    if (!this.m.has(name)) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false, `${name}.exp_avg`));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false, `${name}.exp_avg_sq`));
+    }
+    return { m: this.m.get(name)!, v: this.v.get(name)! };
   }
 
   /** Moments by parameter name (PyTorch's names: exp_avg, exp_avg_sq), for checkpoints. */

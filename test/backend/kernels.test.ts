@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
+import { activeNativeBlas, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../../src/backend/native-blas';
 import { Rng } from '../../src/util/rng';
 
 /** ‖a − b‖ / ‖b‖ over all elements. */
@@ -49,15 +50,43 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
     { a: [1, 9, 6], b: [6, 6, 5], tA: false, tB: false },
     { a: [64, 33, 17], b: [64, 33, 17], tA: false, tB: true },
   ];
-  for (const c of matmulCases) {
-    it(`BatchMatMul [${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''}`, async () => {
-      const rng = new Rng(11);
-      const a = randn(rng, c.a);
-      const b = randn(rng, c.b);
-      const r = await onBoth(() => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.tA, c.tB));
-      assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
-    });
+  // Both product paths: XNNPACK through the added kernel, and OpenBLAS through the native addon where it loads.
+  for (const path of ['xnnpack', 'native OpenBLAS'] as const) {
+    for (const c of matmulCases) {
+      it(`BatchMatMul [${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''} (${path})`, async function () {
+        if (path === 'native OpenBLAS' && !loadNativeBlas()) this.skip(); // reason printed by the test below
+        setNativeBlasEnabled(path !== 'xnnpack');
+        try {
+          const rng = new Rng(11);
+          const a = randn(rng, c.a);
+          const b = randn(rng, c.b);
+          const r = await onBoth(() => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.tA, c.tB));
+          assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
+        } finally {
+          setNativeBlasEnabled(true);
+        }
+      });
+    }
   }
+
+  it('the native path is on exactly when the addon and OpenBLAS load (else the reason names what is missing)', () => {
+    const info = loadNativeBlas();
+    if (info) {
+      assert.match(info.library, /blas/i);
+      assert.ok(info.threads >= 1);
+      assert.ok(activeNativeBlas(), 'loaded but not active');
+    } else {
+      assert.match(nativeBlasReason() ?? '', /GPLA_NATIVE_BLAS=off|not built|failed to load|no OpenBLAS/);
+      assert.equal(activeNativeBlas(), null);
+      console.log(`      (native path off here: ${nativeBlasReason()})`);
+    }
+  });
+
+  it('the native sgemm rejects operands that reach past the heap', () => {
+    if (!loadNativeBlas()) return;
+    const heap = new ArrayBuffer(64);
+    assert.throws(() => activeNativeBlas()!.sgemm(heap, false, false, 4, 4, 4, 0, 0, 32, 1, 0, 0, 0, 0), /past the end of the heap/);
+  });
 
   const segCases = [
     { rows: 10, cols: 4, segments: 6 },
@@ -126,4 +155,20 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
       assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
     });
   }
+});
+
+describe('backend: wasm Identity and same-dtype Cast share the buffer (no copy)', () => {
+  it('clone and cast(float32) read the same values and survive disposing the source', async () => {
+    await switchBackend('wasm');
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const c = x.clone();
+    const k = x.cast('float32');
+    const i = x.cast('int32');
+    x.dispose();
+    assert.deepEqual(Array.from(await c.data()), [1, 2, 3, 4]);
+    assert.deepEqual(Array.from(await k.data()), [1, 2, 3, 4]);
+    assert.equal(i.dtype, 'int32');
+    assert.deepEqual(Array.from(await i.data()), [1, 2, 3, 4]);
+    tf.dispose([c, k, i]);
+  });
 });
