@@ -1,20 +1,20 @@
 /**
- * `npm run bench -- peer [--rounds R] [--steps N]`: our grounding-model training step against the same step in
- * PyTorch (bench/peer/grounding.py) on this CPU, at the small preset's sizes (batch 48, 64×64 images, 32-step
- * trajectories).
+ * `npm run bench -- peer [--rounds R] [--steps N] [--grounding-only]`: our training steps against the same steps in
+ * PyTorch on this CPU, at the small preset's sizes: the grounding model's (bench/peer/grounding.py; batch 48, 64×64
+ * images, 32-step trajectories), then the planner's SFT and SimPO steps (bench/peer/planner.ts + planner.py).
  *
  * 1. Export: the model's initial weights and one fixed batch as safetensors, plus the config and optimiser settings.
  * 2. Parity: 5 AdamW steps on that batch here and in PyTorch; the losses must agree to 1e-4, or the comparison is void.
- * 3. Speed: A B A B … (ours, then PyTorch with 2 threads, then PyTorch with 1 thread), R rounds of N timed steps after
- *    warm-up, medians; the batch is fixed and already in memory on both sides, so only the step is timed. PyTorch
- *    runs with the fair settings of stack.md (OpenBLAS, its AVX-512 kernels, malloc thresholds) and single-threaded
- *    OpenBLAS under torch's own threads (nesting both oversubscribes the cores).
+ * 3. Speed: A B A B … per round: each of our variants (plain wasm; wasm + OpenBLAS at 1 and 2 threads when the native
+ *    path loads), then PyTorch with 2 threads, then with 1 thread; R rounds of N timed steps after warm-up, medians.
+ *    The batch is fixed and already in memory on both sides, so only the step is timed. PyTorch runs with the fair
+ *    settings of stack.md (OpenBLAS, its AVX-512 kernels, malloc thresholds) and single-threaded OpenBLAS under
+ *    torch's own threads (nesting both oversubscribes the cores).
  *
  * PyTorch comes from Debian (python3-torch 1.13 with libopenblas0-pthread): the bench installs it with apt-get when it
  * is missing and it may (root), and otherwise says how. It is a benchmark dependency, never the package's.
  * Writes bench/results/peer.json.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,27 +26,15 @@ import { writeSafetensorsFile } from '../src/nn/safetensors';
 import { symmetricInfoNCE } from '../src/train/losses';
 import { AdamW, DEFAULT_ADAMW } from '../src/train/optim';
 import { Rng } from '../src/util/rng';
+import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { printPlannerPeer, runPlannerPeer } from './peer/planner';
+import { defaultTorchRun, ensureTorch, FAIR_PEER_ENV, TORCH_PEERS, torchVersion, type OursVariant } from './peer/torch';
 import { median, printTable, writeResults } from './util';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(__dirname, 'peer', 'grounding.py');
 const LR = 1e-3;
 const PARITY_STEPS = 5;
 const PARITY_TOLERANCE = 1e-4;
-
-function haveTorch(): boolean {
-  return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
-}
-
-function ensureTorch(): void {
-  if (haveTorch()) return;
-  const root = process.getuid?.() === 0;
-  if (!root) throw new Error(`PyTorch is missing: install it with\n  sudo apt-get install -y python3-torch libopenblas0-pthread python3-numpy\nthen run the bench again`);
-  console.error('installing python3-torch, libopenblas0-pthread and python3-numpy with apt-get (once) …');
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'python3-torch', 'libopenblas0-pthread', 'python3-numpy'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (!haveTorch()) throw new Error('apt-get installed python3-torch but python3 cannot import torch');
-}
 
 interface Setup {
   model: GroundingModel;
@@ -121,24 +109,21 @@ export function makeStep(s: Setup): { step: () => number; dispose: () => void } 
   return { step, dispose: () => opt.dispose() };
 }
 
-/**
- * The fair peer's settings (stack.md, measured here): Debian's OpenBLAS (pthread build) first on the library path
- * rather than the reference BLAS; its AVX-512 kernels (it picks AVX2 ones on this Zen 5 by default); and glibc malloc
- * thresholds that stop ~1,000 page faults per step.
- */
-const FAIR_PEER_ENV = {
-  LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/openblas-pthread',
-  OPENBLAS_CORETYPE: 'SkylakeX',
-  MALLOC_MMAP_THRESHOLD_: '33554432',
-  MALLOC_TRIM_THRESHOLD_: '4294967296',
-  MALLOC_TOP_PAD_: '67108864',
-};
+const torchRun = (dir: string, args: string[], threads: number, blasThreads = 1) => defaultTorchRun(SCRIPT, dir, args, threads, blasThreads);
 
-function torchRun(dir: string, args: string[], threads: number, blasThreads = 1): string {
-  const env = { ...process.env, ...FAIR_PEER_ENV, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(blasThreads) };
-  const r = spawnSync(PYTHON, [SCRIPT, dir, ...args], { env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`PyTorch peer failed (${args.join(' ')}):\n${r.stderr}`);
-  return r.stdout;
+/** Our variants: plain wasm (XNNPACK products) always; wasm + OpenBLAS (1 and 2 threads) when the native path loads. */
+function oursVariants(): OursVariant[] {
+  const plain: OursVariant = { label: 'ours, wasm', use: () => setNativeBlasEnabled(false) };
+  const native = activeNativeBlas() ?? (loadNativeBlas() ? activeNativeBlas() : null);
+  if (!native) return [plain];
+  const withBlas = (threads: number): OursVariant => ({
+    label: `ours, wasm + OpenBLAS ${threads} thread${threads > 1 ? 's' : ''}`,
+    use: () => {
+      setNativeBlasEnabled(true);
+      native.setThreads(threads);
+    },
+  });
+  return [plain, withBlas(1), withBlas(2)];
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -148,6 +133,7 @@ export async function run(args: string[]): Promise<void> {
   };
   const rounds = opt('--rounds', 3);
   const steps = opt('--steps', 20);
+  const skipPlanner = args.includes('--grounding-only');
   ensureTorch();
   const backend = await initBackend();
   console.log(describeBackend(backend));
@@ -169,40 +155,49 @@ export async function run(args: string[]): Promise<void> {
     tf.dispose(Object.values(parity.batch));
 
     // ---- speed, alternating
+    const variants = oursVariants();
     const timed = exportSetup(dir);
     const timedStep = makeStep(timed);
     const step = timedStep.step;
     for (let i = 0; i < 3; i++) step();
-    // PyTorch's thread settings: torch's own intra-op threads with single-threaded OpenBLAS. Both at 2 (torch 2 ×
-    // OpenBLAS 2) oversubscribes the 2 cores and runs ~3.5× slower than either alone (measured: 3.8 vs 13.2 steps/s).
-    const peers = [
-      { label: 'PyTorch, 2 threads', torch: 2, blas: 1 },
-      { label: 'PyTorch, 1 thread', torch: 1, blas: 1 },
-    ];
-    const rate: Record<string, number[]> = { ours: [], ...Object.fromEntries(peers.map((p) => [p.label, [] as number[]])) };
+    const peers = TORCH_PEERS;
+    const rate: Record<string, number[]> = Object.fromEntries([...variants.map((v) => v.label), ...peers.map((p) => p.label)].map((k) => [k, [] as number[]]));
     for (let r = 0; r < rounds; r++) {
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < steps; i++) step();
-      rate.ours.push(steps / (Number(process.hrtime.bigint() - t0) / 1e9));
+      for (const v of variants) {
+        v.use();
+        step(); // one untimed step after a switch
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < steps; i++) step();
+        rate[v.label].push(steps / (Number(process.hrtime.bigint() - t0) / 1e9));
+      }
       for (const p of peers) {
         const out = JSON.parse(torchRun(dir, ['time', String(steps), String(p.torch)], p.torch, p.blas)) as { stepsPerSecond: number };
         rate[p.label].push(out.stepsPerSecond);
       }
       console.error(`round ${r + 1}/${rounds}: ${Object.entries(rate).map(([k, v]) => `${k} ${v[r].toFixed(2)}`).join(', ')} steps/s`);
     }
-    const med = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, median(v)]));
-    const rows = Object.entries(med).map(([who, v]) => ({ implementation: who, 'steps/s (median)': v, 'ours ÷ this': med.ours / v }));
-    console.log(`\ngrounding-model training step, small preset (batch ${getPreset('small').schedule.grounding.batchSize}), ${rounds} rounds × ${steps} steps`);
-    printTable(rows);
-    const torchVersion = execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim();
-    const file = writeResults('peer', {
-      backend: backend.name, backendVersion: backend.version, torch: torchVersion, peerEnvironment: FAIR_PEER_ENV, rounds, steps,
-      parity: { steps: PARITY_STEPS, ours, pytorch: theirs, maxAbsDiff: maxDiff },
-      grounding: { stepsPerSecond: rate, median: med, ratioTo2Threads: med.ours / med['PyTorch, 2 threads'], ratioTo1Thread: med.ours / med['PyTorch, 1 thread'], peers },
-    });
-    console.log(`wrote ${file}`);
     timedStep.dispose();
     timed.model.dispose();
+    const med = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, median(v)]));
+    const torch2 = med['PyTorch, 2 threads'];
+    console.log(`\ngrounding-model training step, small preset (batch ${getPreset('small').schedule.grounding.batchSize}), ${rounds} rounds × ${steps} steps`);
+    printTable(Object.entries(med).map(([who, v]) => ({ implementation: who, 'steps/s (median)': v, '÷ PyTorch 2 threads': v / torch2 })));
+
+    // ---- the planner's SFT and SimPO steps (bench/peer/planner.ts), same variants and peers
+    const planner = skipPlanner ? null : await runPlannerPeer({ rounds, steps, ours: variants });
+    if (planner) printPlannerPeer(planner);
+    // Leave the process on its default path.
+    setNativeBlasEnabled(true);
+    activeNativeBlas()?.setThreads(blasThreads());
+
+    const file = writeResults('peer', {
+      backend: backend.name, backendVersion: backend.version, nativeBlas: backend.nativeBlas ?? null, nativeBlasReason: nativeBlasReason(),
+      torch: torchVersion(), peerEnvironment: FAIR_PEER_ENV, rounds, steps,
+      parity: { steps: PARITY_STEPS, ours, pytorch: theirs, maxAbsDiff: maxDiff },
+      grounding: { stepsPerSecond: rate, median: med, ratioTo2Threads: Object.fromEntries(variants.map((v) => [v.label, med[v.label] / torch2])), ratioTo1Thread: Object.fromEntries(variants.map((v) => [v.label, med[v.label] / med['PyTorch, 1 thread']])), peers },
+      planner,
+    });
+    console.log(`wrote ${file}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
