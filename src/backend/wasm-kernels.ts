@@ -324,6 +324,37 @@ function identity({ inputs, backend: anyBackend }: KernelArgs): tf.TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+let stockSum: tf.KernelFunc | null = null;
+
+/**
+ * Sum over a contiguous block of axes that is not the innermost one (bias gradients sum [rows, d] over rows; the
+ * Add/Multiply gradients of broadcasts sum leading axes). The stock kernel transposes the reduced axes to the end
+ * first, a strided copy that costs more than the sum. Here it is a matrix product, out[o] = 1ᵀ·x[o] with x[o] viewed
+ * as [reduce, inner], so it runs on the product path (XNNPACK or OpenBLAS): 3–10× faster than the stock kernel or a
+ * JS loop on [1152, 384]. Innermost reductions and other layouts go to the stock kernel.
+ */
+function sum(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const contiguous = axes.length > 0 && axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+  const last = axes[axes.length - 1];
+  if (x.dtype !== 'float32' || !contiguous || last === rank - 1 || sizeOf(x.shape) === 0) return stockSum!(args as never) as tf.TensorInfo;
+  const outer = sizeOf(x.shape.slice(0, axes[0]));
+  const reduce = sizeOf(x.shape.slice(axes[0], last + 1));
+  const inner = sizeOf(x.shape.slice(last + 1));
+  const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  const ones = backend.makeOutput([1, 1, reduce], 'float32');
+  const onesOff = backend.dataIdMap.get(ones.dataId).memoryOffset >> 2;
+  backend.wasm.HEAPF32.fill(1, onesOff, onesOff + reduce);
+  const xView: tf.TensorInfo = { dataId: x.dataId, shape: [outer, reduce, inner], dtype: 'float32' };
+  const out = batchMatMul({ inputs: { a: ones, b: xView }, backend, attrs: { transposeA: false, transposeB: false } });
+  backend.disposeData(ones.dataId);
+  return { dataId: out.dataId, shape: outShape, dtype: 'float32' };
+}
+
 let stockCast: tf.KernelFunc | null = null;
 
 /** Cast to the dtype a tensor already has shares its buffer (the Multiply gradient casts every dy to float32). */
@@ -337,7 +368,7 @@ function cast(args: KernelArgs): tf.TensorInfo {
 }
 
 /** The kernels this module adds to (or replaces on) `wasm`, by tfjs kernel name. */
-export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice', 'Identity', 'Cast'] as const;
+export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice', 'Identity', 'Cast', 'Sum'] as const;
 
 /**
  * Registers the added kernels on the `wasm` backend (idempotent). `registerKernel` throws on a name already
@@ -363,16 +394,20 @@ export function registerWasmKernels(): void {
   // setupFunc runs when a backend initialises; if wasm is already up, run it now.
   const live = tf.engine().registry['wasm'] as unknown;
   if (live) bmm.setupFunc!(live as tf.KernelBackend);
-  const stockCastConfig = tf.getKernel('Cast', 'wasm');
-  if (stockCastConfig && stockCastConfig.kernelFunc !== (cast as unknown)) stockCast = stockCastConfig.kernelFunc;
+  // The stock Cast and Sum stay as the fallbacks of ours (captured once: this function returns early after).
+  stockCast = tf.getKernel('Cast', 'wasm')!.kernelFunc;
+  stockSum = tf.getKernel('Sum', 'wasm')!.kernelFunc;
   for (const [name, fn] of [
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['UnsortedSegmentSum', unsortedSegmentSum],
     ['Slice', slice],
     ['Identity', identity],
     ['Cast', cast],
+    ['Sum', sum],
   ] as const) {
-    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc });
+    const stockConfig = tf.getKernel(name, 'wasm');
+    if (stockConfig) tf.unregisterKernel(name, 'wasm');
+    // Keep the stock setupFunc (it cwraps the C function our fallback calls into).
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc, setupFunc: stockConfig?.setupFunc });
   }
 }

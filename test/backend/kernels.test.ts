@@ -172,3 +172,35 @@ describe('backend: wasm Identity and same-dtype Cast share the buffer (no copy)'
     tf.dispose([c, k, i]);
   });
 });
+
+describe('backend: wasm Sum over non-innermost axes matches cpu', () => {
+  after(async () => {
+    await switchBackend('wasm');
+  });
+  const cases: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
+    { shape: [768, 37], axis: 0 },
+    { shape: [6, 5, 7], axis: [0, 1] },
+    { shape: [6, 5, 7], axis: 1, keepDims: true },
+    { shape: [3, 4, 5, 6], axis: [1, 2] },
+    { shape: [4, 9], axis: -1 },
+    { shape: [4, 9], axis: [0, 1] },
+    { shape: [3, 4, 5], axis: [0, 2] },
+  ];
+  for (const path of ['xnnpack', 'native OpenBLAS'] as const) {
+    for (const c of cases) {
+      it(`sum [${c.shape}] over ${JSON.stringify(c.axis)}${c.keepDims ? ' (keepDims)' : ''} (${path})`, async function () {
+        if (path === 'native OpenBLAS' && !loadNativeBlas()) this.skip();
+        setNativeBlasEnabled(path !== 'xnnpack');
+        try {
+          const rng = new Rng(3);
+          const x = randn(rng, c.shape);
+          const r = await onBoth(() => tf.sum(tf.tensor(x, c.shape), c.axis, c.keepDims));
+          assert.deepEqual(r.shape, tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape);
+          assert.ok(relErr(r.wasm, r.cpu) <= 1e-6, `relative error ${relErr(r.wasm, r.cpu)}`);
+        } finally {
+          setNativeBlasEnabled(true);
+        }
+      });
+    }
+  }
+});
