@@ -4,6 +4,7 @@
  * masks (causal, key padding, sliding window) and a key/value cache for generation.
  */
 import * as tf from '@tensorflow/tfjs';
+import { rmsNorm } from './norms';
 import { buildLinear, type Fwd } from './layers';
 import type { ParamStore } from './params';
 
@@ -122,7 +123,7 @@ export function buildAttention(ps: ParamStore, name: string, c: AttentionConfig)
   const o = buildLinear(ps, `${name}.o_proj`, c.heads * c.headDim, c.d, { bias: c.bias, std: c.outStd });
   const qNorm = c.qkNorm ? ps.create(`${name}.q_norm.weight`, [c.headDim], { kind: 'zeros' }) : null;
   const kNorm = c.qkNorm ? ps.create(`${name}.k_norm.weight`, [c.headDim], { kind: 'zeros' }) : null;
-  const rms = (x: tf.Tensor, w: tf.Tensor) => x.mul(tf.rsqrt(x.square().mean(-1, true).add(1e-6))).mul(w.add(1));
+  const rms = (x: tf.Tensor, w: tf.Tensor) => rmsNorm(x, w, 1e-6);
   const group = c.heads / c.kvHeads;
   const split = (x: tf.Tensor, heads: number) => {
     const [B, T] = x.shape;

@@ -4,6 +4,7 @@
  * [B, T, d]; every weight product is a 2-D [rows, d]·[d, out] matmul (the fast XNNPACK path on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
+import { layerNorm, rmsNorm } from './norms';
 import type { ParamStore } from './params';
 
 export type Fwd = (x: tf.Tensor) => tf.Tensor;
@@ -25,16 +26,13 @@ export function buildLinear(ps: ParamStore, name: string, din: number, dout: num
 export function buildLayerNorm(ps: ParamStore, name: string, d: number, eps = 1e-6): Fwd {
   const g = ps.create(`${name}.weight`, [d], { kind: 'ones' });
   const b = ps.create(`${name}.bias`, [d], { kind: 'zeros' });
-  return (x) => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b);
-  };
+  return (x) => layerNorm(x, g, b, eps);
 }
 
 /** Gemma's RMSNorm: x / rms(x) · (1 + w), with w initialised to zero. */
 export function buildRMSNorm(ps: ParamStore, name: string, d: number, eps = 1e-6): Fwd {
   const w = ps.create(`${name}.weight`, [d], { kind: 'zeros' });
-  return (x) => x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(w.add(1));
+  return (x) => rmsNorm(x, w, eps);
 }
 
 /**
