@@ -23,7 +23,9 @@ import { runSimpoIterations } from '../train/simpo-iterations';
 import { loadSamples, trainTokenizer } from './dataset';
 import { getPreset, type Preset } from './presets';
 import type { StageSchedule } from './schedule';
-import { gitRevision, stage, writeJsonAtomic } from './stages';
+import { gitRevision, stage, stageDone, writeJsonAtomic } from './stages';
+import { clearClaims, runStages, type StageSpec } from './stage-scheduler';
+import { defaultJobs, processAlive, startStageWorkers } from './stage-workers';
 import { groundingScorer, groundingTask, plannerPolicy, plannerPretrainTask, plannerSftTask, policyTask } from './tasks';
 import { evaluateConditions, writeEvaluation, type ResultRow } from './evaluate';
 import { writeRunFigures } from '../viz/run-figures';
@@ -37,6 +39,14 @@ export interface ReproduceOptions {
   /** Apply these changes to the preset (experiments change a few fields). */
   override?: (p: Preset) => void;
   log?: (line: string) => void;
+  /**
+   * Processes for the training stages (default: GPLA_JOBS, else 2 on a machine with ≥ 2 cores). Independent stages
+   * run side by side; each computes exactly what it computes alone. Needs no `override` (a function cannot be
+   * passed to another process): with one, stages run in this process only.
+   */
+  jobs?: number;
+  /** Internal: set in the extra processes that `jobs` starts. */
+  stageWorker?: { session: string; parentPid: number };
 }
 
 export { CONDITIONS, type Condition } from './evaluate';
@@ -79,13 +89,13 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const samples = await loadSamples(dataDir, { valFraction: S.data.valFraction, testFraction: S.data.testFraction, chunk: preset.models.policy.chunk, policyStride: 2 });
   const tokFile = path.join(o.out, 'tokenizer.json');
   const tok = fs.existsSync(tokFile) ? Tokenizer.load(tokFile) : trainTokenizer(samples);
-  tok.save(tokFile);
+  if (!o.stageWorker) tok.save(tokFile);
   const M = preset.models;
   M.grounding.vocab = M.planner.vocab = M.policy.vocab = tok.size;
   M.grounding.trajectoryLength = S.data.trajectoryLength;
   const cache = new ImageCache(S.data.imageSize);
   for (const m of [M.grounding, M.planner, M.policy]) m.image = S.data.imageSize;
-  writeJsonAtomic(path.join(o.out, 'config.json'), {
+  if (!o.stageWorker) writeJsonAtomic(path.join(o.out, 'config.json'), {
     preset: preset.name, seed: o.seed, data: dataDir, backend: backend.name, backendVersion: backend.version, git: gitRevision(),
     models: M, schedule: S, tokenizer: { size: tok.size, file: 'tokenizer.json' },
     samples: Object.fromEntries(Object.entries(samples.hierarchical).map(([k, v]) => [k, v.length])), episodes: samples.episodes,
@@ -93,45 +103,24 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   log(`samples: ${JSON.stringify(Object.fromEntries(Object.entries(samples.hierarchical).map(([k, v]) => [k, v.length])))}; vocabulary ${tok.size}`);
 
   const weights = (name: string) => path.join(modelsDir, `${name}.safetensors`);
-
-  // ---------------------------------------------------------------- grounding models
-  const groundings: Record<'action' | 'none', GroundingModel> = {} as never;
-  for (const cond of ['action', 'none'] as const) {
-    const name = `grounding-${cond}`;
-    const g = new GroundingModel({ ...M.grounding, conditioning: cond }, o.seed + (cond === 'action' ? 11 : 12));
-    await stage(o.out, name, async () => {
-      const r = await train(groundingTask(name, g, samples.hierarchical.train, samples.hierarchical.val, tok, cache, S.grounding.batchSize), trainConfig(S.grounding, o, o.seed + 101));
-      g.ps.save(weights(name), { model: 'grounding', conditioning: cond });
-      return { finalLoss: r.finalLoss, firstLoss: r.losses[0], validation: r.validation };
-    }, log);
-    g.ps.load(weights(name));
-    groundings[cond] = g;
-  }
-
-  // ---------------------------------------------------------------- policy
-  const policy = new Policy(M.policy, o.seed + 13);
-  await stage(o.out, 'policy', async () => {
-    const r = await train(policyTask(policy, samples.policy.train, tok, cache, S.policy.batchSize), trainConfig(S.policy, o, o.seed + 102));
-    policy.ps.save(weights('policy'), { model: 'policy' });
-    return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
-  }, log);
-  policy.ps.load(weights('policy'));
-
-  // ---------------------------------------------------------------- planners
+  // Extra processes need no function-valued options (override cannot cross a process boundary).
+  const jobs = o.stageWorker || o.override ? 1 : Math.max(1, o.jobs ?? defaultJobs(backend.name));
+  // Two processes' progress bars would overwrite each other: with jobs, progress is periodic lines.
+  if (jobs > 1 && (o.progress ?? 'auto') === 'auto') o = { ...o, progress: 'lines' };
+  const groundingSeed = (cond: 'action' | 'none') => o.seed + (cond === 'action' ? 11 : 12);
+  const newGrounding = (cond: 'action' | 'none') => new GroundingModel({ ...M.grounding, conditioning: cond }, groundingSeed(cond));
+  // A process keeps at most one instance of each model; each stage reads what it needs from models/ (written by
+  // whichever process ran the stage before), so stages can run in any process.
+  const loaded: Partial<Record<'action' | 'none', GroundingModel>> = {};
+  const loadGrounding = (cond: 'action' | 'none') => {
+    if (!loaded[cond]) {
+      const g = newGrounding(cond);
+      g.ps.load(weights(`grounding-${cond}`));
+      loaded[cond] = g;
+    }
+    return loaded[cond]!;
+  };
   const planner = new Planner(M.planner, o.seed + 14);
-  await stage(o.out, 'planner-base', async () => {
-    const r = await train(plannerPretrainTask(planner, samples.hierarchical.train, tok, S.plannerPretrain.batchSize), trainConfig(S.plannerPretrain, o, o.seed + 103));
-    planner.ps.save(weights('planner-base'), { model: 'planner', condition: 'Base' });
-    return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
-  }, log);
-
-  await stage(o.out, 'planner-sft', async () => {
-    planner.ps.load(weights('planner-base'));
-    const r = await train(plannerSftTask(planner, samples.hierarchical.train, tok, cache, S.plannerSft.batchSize), trainConfig(S.plannerSft, o, o.seed + 104));
-    planner.ps.save(weights('planner-sft'), { model: 'planner', condition: 'Supervised' });
-    return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
-  }, log);
-
   const simpoCfg = {
     iterations: S.simpo.iterations, candidates: S.simpo.candidates, temperature: S.simpo.temperature, topP: S.simpo.topP,
     beta: S.simpo.beta, gammaBetaRatio: S.simpo.gammaBetaRatio, pairing: { minMargin: S.simpo.minMargin },
@@ -140,21 +129,87 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   };
   // The same training samples for every condition's preference iterations.
   const prefSamples = samples.hierarchical.train.slice(0, S.simpo.samplesPerIteration);
-  const simpoRuns: [string, string, 'action' | 'none'][] = [
-    ['planner-gpla-action', 'planner-base', 'action'],
-    ['planner-sft-gpla-action', 'planner-sft', 'action'],
-    ['planner-gpla-vision', 'planner-base', 'none'],
-  ];
-  for (const [name, start, cond] of simpoRuns) {
-    await stage(o.out, name, async () => {
+
+  const groundingStage = (cond: 'action' | 'none'): StageSpec => ({
+    name: `grounding-${cond}`, deps: [],
+    run: async () => {
+      const name = `grounding-${cond}`;
+      const g = newGrounding(cond);
+      const r = await train(groundingTask(name, g, samples.hierarchical.train, samples.hierarchical.val, tok, cache, S.grounding.batchSize), trainConfig(S.grounding, o, o.seed + 101));
+      g.ps.save(weights(name), { model: 'grounding', conditioning: cond });
+      g.dispose();
+      return { finalLoss: r.finalLoss, firstLoss: r.losses[0], validation: r.validation };
+    },
+  });
+  const simpoStage = (name: string, start: string, cond: 'action' | 'none'): StageSpec => ({
+    name, deps: [start, `grounding-${cond}`],
+    run: async () => {
       planner.ps.load(weights(start));
-      const logs = await runSimpoIterations(name, plannerPolicy(planner, tok, cache), groundingScorer(groundings[cond], tok, cache), prefSamples, simpoCfg,
+      const logs = await runSimpoIterations(name, plannerPolicy(planner, tok, cache), groundingScorer(loadGrounding(cond), tok, cache), prefSamples, simpoCfg,
         { runDir: o.out, seed: o.seed + 200, resume: true, progress: o.progress });
       planner.ps.save(weights(name), { model: 'planner', start, grounding: cond });
       for (const l of logs) log(`  ${name} iteration ${l.iteration}: pairs ${l.pairs}, chosen score ${l.chosenScore.toFixed(3)}, candidate score ${l.candidateScore.toFixed(3)}, margin ${l.margin.toFixed(3)}, ties ${(100 * l.tieShare).toFixed(0)}%`);
       return { iterations: logs.map(({ examples, ...rest }) => rest), examples: logs[logs.length - 1]?.examples ?? [] };
-    }, log);
+    },
+  });
+  // Priority order: the head of the longest chain (base → SFT → SFT + GPLA) first, so two processes stay busy.
+  const trainingStages: StageSpec[] = [
+    {
+      name: 'planner-base', deps: [],
+      run: async () => {
+        const r = await train(plannerPretrainTask(planner, samples.hierarchical.train, tok, S.plannerPretrain.batchSize), trainConfig(S.plannerPretrain, o, o.seed + 103));
+        planner.ps.save(weights('planner-base'), { model: 'planner', condition: 'Base' });
+        return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
+      },
+    },
+    groundingStage('action'),
+    {
+      name: 'planner-sft', deps: ['planner-base'],
+      run: async () => {
+        planner.ps.load(weights('planner-base'));
+        const r = await train(plannerSftTask(planner, samples.hierarchical.train, tok, cache, S.plannerSft.batchSize), trainConfig(S.plannerSft, o, o.seed + 104));
+        planner.ps.save(weights('planner-sft'), { model: 'planner', condition: 'Supervised' });
+        return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
+      },
+    },
+    groundingStage('none'),
+    {
+      name: 'policy', deps: [],
+      run: async () => {
+        const policy = new Policy(M.policy, o.seed + 13);
+        const r = await train(policyTask(policy, samples.policy.train, tok, cache, S.policy.batchSize), trainConfig(S.policy, o, o.seed + 102));
+        policy.ps.save(weights('policy'), { model: 'policy' });
+        policy.dispose();
+        return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
+      },
+    },
+    simpoStage('planner-gpla-action', 'planner-base', 'action'),
+    simpoStage('planner-sft-gpla-action', 'planner-sft', 'action'),
+    simpoStage('planner-gpla-vision', 'planner-base', 'none'),
+  ];
+
+  // ---------------------------------------------------------------- training stages, in `jobs` processes
+  const session = o.stageWorker?.session ?? `${Date.now().toString(36)}-${process.pid}`;
+  const todo = trainingStages.filter((st) => !stageDone(o.out, st.name));
+  const peers = jobs > 1 && todo.length > 1 ? startStageWorkers(Math.min(jobs, todo.length) - 1, o, session, log, backend.name) : null;
+  try {
+    await runStages(o.out, trainingStages, {
+      session, log,
+      peerError: () => peers?.error() ?? (o.stageWorker && !processAlive(o.stageWorker.parentPid) ? new Error('the main reproduce process is gone') : null),
+    });
+    if (peers) await peers.finished();
+  } finally {
+    peers?.stop();
   }
+  if (o.stageWorker) {
+    for (const g of Object.values(loaded)) g?.dispose();
+    planner.dispose();
+    return { runDir: o.out, results: {}, seconds: (Date.now() - t0) / 1000 };
+  }
+  clearClaims(o.out, session);
+  const groundings = { action: loadGrounding('action'), none: loadGrounding('none') };
+  const policy = new Policy(M.policy, o.seed + 13);
+  policy.ps.load(weights('policy'));
 
   // ---------------------------------------------------------------- evaluation
   const testSamples = samples.hierarchical.test.slice(0, S.eval.samples);

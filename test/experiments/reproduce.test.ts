@@ -14,7 +14,10 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     await switchBackend('wasm');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-tiny-'));
     const lines: string[] = [];
-    const r = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: (l) => lines.push(l) });
+    const r = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: (l) => lines.push(l), jobs: 2 });
+    // Two processes shared the training stages (the second one's lines are prefixed).
+    assert.ok(lines.some((l) => /^\[jobs 2\] \[[a-z-]+\] done in/.test(l)), 'the second process ran stages');
+    assert.ok(lines.some((l) => /^\[[a-z-]+\] done in/.test(l) && !l.startsWith('[data]')), 'this process ran stages');
     for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'tables/retrieval.csv', 'tables/execution-episodes.jsonl', 'rollouts/supervised-oracle.json', 'figures/closed-loop-supervised-policy.png', 'summary.json', 'models/planner-sft.safetensors']) {
       assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     }
@@ -68,5 +71,16 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const episodes = fs.readFileSync(path.join(out, 'tables/execution-episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(episodes.filter((e) => e.condition === 'Supervised' && e.executor === 'oracle').length, 3);
     await assert.rejects(evaluateRun(path.join(out, 'nope')), /not a gpla run folder \(no config.json\)/);
+
+    // The same run in one process gives byte-identical weights (each stage has its own seed and reads its inputs
+    // from the run folder, so the process that runs it does not matter).
+    const single = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-tiny-1-'));
+    fs.cpSync(path.join(out, 'data'), path.join(single, 'data'), { recursive: true });
+    fs.mkdirSync(path.join(single, 'stages'));
+    fs.copyFileSync(path.join(out, 'stages', 'data.json'), path.join(single, 'stages', 'data.json'));
+    await reproduce({ preset: 'tiny', out: single, seed: 0, progress: 'silent', log: () => undefined, jobs: 1 });
+    for (const f of fs.readdirSync(path.join(out, 'models'))) {
+      assert.ok(fs.readFileSync(path.join(out, 'models', f)).equals(fs.readFileSync(path.join(single, 'models', f))), `${f} differs between 2 processes and 1`);
+    }
   });
 });
