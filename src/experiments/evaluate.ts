@@ -82,7 +82,7 @@ function executionMetrics(executor: 'policy' | 'oracle', m: HierarchyMetrics): E
   };
 }
 
-function runExecution(ctx: EvaluationContext, name: string, plan: PlannerFn, episodesOut: { condition: string; executor: string; episode: HierarchyEpisode }[]): ExecutionMetrics {
+function runExecution(ctx: EvaluationContext, name: string, plan: PlannerFn, episodesOut: EpisodeRecord[]): ExecutionMetrics {
   const E = ctx.schedule.eval;
   const executors: [('policy' | 'oracle'), ExecutorFn][] = [['policy', policyExecutor(ctx.policy, ctx.tok, ctx.cache)], ['oracle', oracleExecutor]];
   const out: ExecutionMetrics = {};
@@ -118,26 +118,46 @@ function writeRollout(runDir: string, condition: string, executor: string, e: Hi
   });
 }
 
-export async function evaluateConditions(ctx: EvaluationContext): Promise<EvaluationSummary> {
-  const results: Record<string, ResultRow> = {};
-  const generated: Record<string, string[]> = {};
-  const episodes: { condition: string; executor: string; episode: HierarchyEpisode }[] = [];
-  for (const cond of CONDITIONS) {
-    ctx.planner.ps.load(ctx.weights(CONDITION_MODEL[cond]));
-    const gen = generateGreedy(ctx.planner, ctx.tok, ctx.cache, ctx.testSamples);
-    const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache);
-    generated[cond] = gen.map((g) => g.text);
-    const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
-    results[cond] = { ...text, ...exec };
-    logMetrics(ctx.runDir, { task: 'evaluate', kind: 'eval', condition: cond, ...results[cond] });
-    ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, grounding ${text.groundingScore.toFixed(3)}; ` +
-      `sub-task success ${exec.policySubTaskSuccess.toFixed(2)} (policy) / ${exec.oracleSubTaskSuccess.toFixed(2)} (oracle), ` +
-      `long-horizon ${exec.policyLongHorizonSuccess.toFixed(2)} / ${exec.oracleLongHorizonSuccess.toFixed(2)}`);
-  }
-  results[GROUND_TRUTH_PLANNER] = runExecution(ctx, GROUND_TRUTH_PLANNER, groundTruthPlanner, episodes);
-  const gt = results[GROUND_TRUTH_PLANNER];
-  ctx.log(`  ${GROUND_TRUTH_PLANNER}: sub-task success ${gt.policySubTaskSuccess.toFixed(2)} / ${gt.oracleSubTaskSuccess.toFixed(2)}, long-horizon ${gt.policyLongHorizonSuccess.toFixed(2)} / ${gt.oracleLongHorizonSuccess.toFixed(2)}`);
+/** One closed-loop sub-task record of tables/execution-episodes.jsonl (frames left out). */
+export type EpisodeRecord = { condition: string; executor: string; episode: HierarchyEpisode };
 
+/** The evaluation of one planner (a condition, or the ground-truth planner): its row, texts and episodes. */
+export interface PlannerEvaluation {
+  row: ResultRow;
+  /** Greedy sub-tasks on the held-out samples (conditions only). */
+  generated?: string[];
+  episodes: EpisodeRecord[];
+}
+
+/**
+ * Evaluates one condition: text and grounding metrics of its greedy sub-tasks, and closed-loop execution with both
+ * executors. Independent of every other condition (same held-out samples, same board seeds), so conditions can be
+ * evaluated in any order or in separate processes.
+ */
+export function evaluateCondition(ctx: EvaluationContext, cond: Condition): PlannerEvaluation {
+  ctx.planner.ps.load(ctx.weights(CONDITION_MODEL[cond]));
+  const gen = generateGreedy(ctx.planner, ctx.tok, ctx.cache, ctx.testSamples);
+  const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache);
+  const episodes: EpisodeRecord[] = [];
+  const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
+  const row = { ...text, ...exec };
+  logMetrics(ctx.runDir, { task: 'evaluate', kind: 'eval', condition: cond, ...row });
+  ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, grounding ${text.groundingScore.toFixed(3)}; ` +
+    `sub-task success ${exec.policySubTaskSuccess.toFixed(2)} (policy) / ${exec.oracleSubTaskSuccess.toFixed(2)} (oracle), ` +
+    `long-horizon ${exec.policyLongHorizonSuccess.toFixed(2)} / ${exec.oracleLongHorizonSuccess.toFixed(2)}`);
+  return { row, generated: gen.map((g) => g.text), episodes };
+}
+
+/** The reference row: the goal plan's own next sub-task, executed by the policy and by the oracle. */
+export function evaluateGroundTruth(ctx: EvaluationContext): PlannerEvaluation {
+  const episodes: EpisodeRecord[] = [];
+  const row = runExecution(ctx, GROUND_TRUTH_PLANNER, groundTruthPlanner, episodes);
+  ctx.log(`  ${GROUND_TRUTH_PLANNER}: sub-task success ${row.policySubTaskSuccess.toFixed(2)} / ${row.oracleSubTaskSuccess.toFixed(2)}, long-horizon ${row.policyLongHorizonSuccess.toFixed(2)} / ${row.oracleLongHorizonSuccess.toFixed(2)}`);
+  return { row, episodes };
+}
+
+/** Retrieval of both grounding models with true, shuffled and time-reversed trajectories. */
+export function evaluateRetrieval(ctx: EvaluationContext): GroundingRetrievalRow[] {
   const retrieval: GroundingRetrievalRow[] = [];
   for (const model of ['action', 'none'] as const) {
     for (const p of PERTURBATIONS) {
@@ -146,10 +166,33 @@ export async function evaluateConditions(ctx: EvaluationContext): Promise<Evalua
       ctx.log(`  retrieval (${model}, trajectories ${p}): trajectory→text R@1 ${row.trajToText[1].toFixed(3)} R@5 ${row.trajToText[5].toFixed(3)}; text→trajectory R@5 ${row.textToTraj[5].toFixed(3)}`);
     }
   }
-  const dir = path.join(ctx.runDir, 'tables');
+  return retrieval;
+}
+
+/** Puts the parts together in the tables' order and writes tables/execution-episodes.jsonl. */
+export function mergeEvaluation(runDir: string, parts: Record<string, PlannerEvaluation>, retrieval: GroundingRetrievalRow[]): EvaluationSummary {
+  const results: Record<string, ResultRow> = {};
+  const generated: Record<string, string[]> = {};
+  const episodes: EpisodeRecord[] = [];
+  for (const name of [...CONDITIONS, GROUND_TRUTH_PLANNER]) {
+    const part = parts[name];
+    if (!part) throw new Error(`evaluation: the part for "${name}" is missing`);
+    results[name] = part.row;
+    if (part.generated) generated[name] = part.generated;
+    episodes.push(...part.episodes);
+  }
+  const dir = path.join(runDir, 'tables');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'execution-episodes.jsonl'), episodes.map((e) => JSON.stringify({ condition: e.condition, executor: e.executor, ...e.episode })).join('\n') + '\n');
   return { results, generated, retrieval };
+}
+
+/** The whole evaluation in this process (`gpla evaluate`); `gpla reproduce` runs the same parts as stages. */
+export async function evaluateConditions(ctx: EvaluationContext): Promise<EvaluationSummary> {
+  const parts: Record<string, PlannerEvaluation> = {};
+  for (const cond of CONDITIONS) parts[cond] = evaluateCondition(ctx, cond);
+  parts[GROUND_TRUTH_PLANNER] = evaluateGroundTruth(ctx);
+  return mergeEvaluation(ctx.runDir, parts, evaluateRetrieval(ctx));
 }
 
 /** tables/retrieval.csv: a row per (grounding model, trajectory perturbation). */

@@ -23,11 +23,15 @@ import { runSimpoIterations } from '../train/simpo-iterations';
 import { loadSamples, trainTokenizer } from './dataset';
 import { getPreset, type Preset } from './presets';
 import type { StageSchedule } from './schedule';
-import { gitRevision, stage, stageDone, writeJsonAtomic } from './stages';
+import { gitRevision, readStage, stage, stageDone, writeJsonAtomic } from './stages';
 import { clearClaims, runStages, type StageSpec } from './stage-scheduler';
 import { defaultJobs, processAlive, startStageWorkers } from './stage-workers';
 import { groundingScorer, groundingTask, plannerPolicy, plannerPretrainTask, plannerSftTask, policyTask } from './tasks';
-import { evaluateConditions, writeEvaluation, type ResultRow } from './evaluate';
+import {
+  CONDITION_MODEL, CONDITIONS, evaluateCondition, evaluateGroundTruth, evaluateRetrieval, GROUND_TRUTH_PLANNER, mergeEvaluation, slug, writeEvaluation,
+  type EvaluationContext, type PlannerEvaluation, type ResultRow,
+} from './evaluate';
+import type { GroundingRetrievalRow } from '../eval/grounding-retrieval';
 import { writeRunFigures } from '../viz/run-figures';
 
 export interface ReproduceOptions {
@@ -188,12 +192,37 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     simpoStage('planner-gpla-vision', 'planner-base', 'none'),
   ];
 
-  // ---------------------------------------------------------------- training stages, in `jobs` processes
+  // ---------------------------------------------------------------- evaluation parts
+  // Each condition's evaluation, the ground-truth planner's and the retrieval are independent stages too (same
+  // held-out samples and board seeds whatever runs them); the `evaluate` stage below only merges them.
+  const testSamples = samples.hierarchical.test.slice(0, S.eval.samples);
+  let evalPolicy: Policy | null = null;
+  const evalCtx = (): EvaluationContext => ({
+    runDir: o.out, seed: o.seed, schedule: S, testSamples, tok, cache, planner, weights, log, progressMode: o.progress,
+    groundings: { action: loadGrounding('action'), none: loadGrounding('none') },
+    // Loaded on first use: the retrieval part does not need the policy.
+    get policy() {
+      if (!evalPolicy) {
+        evalPolicy = new Policy(M.policy, o.seed + 13);
+        evalPolicy.ps.load(weights('policy'));
+      }
+      return evalPolicy;
+    },
+  });
+  const evalDeps = ['policy', 'grounding-action', 'grounding-none'];
+  const evaluationStages: StageSpec[] = stageDone(o.out, 'evaluate') ? [] : [
+    ...CONDITIONS.map((cond): StageSpec => ({ name: `evaluate-${slug(cond)}`, deps: [CONDITION_MODEL[cond], ...evalDeps], run: async () => evaluateCondition(evalCtx(), cond) })),
+    { name: 'evaluate-ground-truth', deps: evalDeps, run: async () => evaluateGroundTruth(evalCtx()) },
+    { name: 'evaluate-retrieval', deps: ['grounding-action', 'grounding-none'], run: async () => ({ retrieval: evaluateRetrieval(evalCtx()) }) },
+  ];
+  const allStages = [...trainingStages, ...evaluationStages];
+
+  // ---------------------------------------------------------------- training and evaluation stages, in `jobs` processes
   const session = o.stageWorker?.session ?? `${Date.now().toString(36)}-${process.pid}`;
-  const todo = trainingStages.filter((st) => !stageDone(o.out, st.name));
+  const todo = allStages.filter((st) => !stageDone(o.out, st.name));
   const peers = jobs > 1 && todo.length > 1 ? startStageWorkers(Math.min(jobs, todo.length) - 1, o, session, log, backend.name) : null;
   try {
-    await runStages(o.out, trainingStages, {
+    await runStages(o.out, allStages, {
       session, log,
       peerError: () => peers?.error() ?? (o.stageWorker && !processAlive(o.stageWorker.parentPid) ? new Error('the main reproduce process is gone') : null),
     });
@@ -201,29 +230,27 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   } finally {
     peers?.stop();
   }
-  if (o.stageWorker) {
+  const disposeModels = () => {
     for (const g of Object.values(loaded)) g?.dispose();
+    (evalPolicy as Policy | null)?.dispose();
     planner.dispose();
+  };
+  if (o.stageWorker) {
+    disposeModels();
     return { runDir: o.out, results: {}, seconds: (Date.now() - t0) / 1000 };
   }
   clearClaims(o.out, session);
-  const groundings = { action: loadGrounding('action'), none: loadGrounding('none') };
-  const policy = new Policy(M.policy, o.seed + 13);
-  policy.ps.load(weights('policy'));
 
-  // ---------------------------------------------------------------- evaluation
-  const testSamples = samples.hierarchical.test.slice(0, S.eval.samples);
-  const evaluation = await stage(o.out, 'evaluate', () =>
-    evaluateConditions({
-      runDir: o.out, seed: o.seed, schedule: S, testSamples, tok, cache, groundings, policy, planner, weights, log, progressMode: o.progress,
-    }), log);
+  // ---------------------------------------------------------------- evaluation: merge the parts
+  const evaluation = await stage(o.out, 'evaluate', async () => {
+    const parts: Record<string, PlannerEvaluation> = { [GROUND_TRUTH_PLANNER]: readStage<PlannerEvaluation>(o.out, 'evaluate-ground-truth') };
+    for (const cond of CONDITIONS) parts[cond] = readStage<PlannerEvaluation>(o.out, `evaluate-${slug(cond)}`);
+    return mergeEvaluation(o.out, parts, readStage<{ retrieval: GroundingRetrievalRow[] }>(o.out, 'evaluate-retrieval').retrieval);
+  }, log);
   const seconds = (Date.now() - t0) / 1000;
   // Peak resident memory of this process (kB → MiB): what a laptop needs to run the preset.
   await writeEvaluation(o.out, evaluation, testSamples, S.eval.qualitative, { seconds, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) });
   await writeRunFigures(o.out);
-  const results = evaluation.results;
-  for (const g of Object.values(groundings)) g.dispose();
-  policy.dispose();
-  planner.dispose();
-  return { runDir: o.out, results, seconds };
+  disposeModels();
+  return { runDir: o.out, results: evaluation.results, seconds };
 }
