@@ -346,13 +346,29 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const reduce = sizeOf(x.shape.slice(axes[0], last + 1));
   const inner = sizeOf(x.shape.slice(last + 1));
   const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-  const ones = backend.makeOutput([1, 1, reduce], 'float32');
-  const onesOff = backend.dataIdMap.get(ones.dataId).memoryOffset >> 2;
-  backend.wasm.HEAPF32.fill(1, onesOff, onesOff + reduce);
-  const xView: tf.TensorInfo = { dataId: x.dataId, shape: [outer, reduce, inner], dtype: 'float32' };
-  const out = batchMatMul({ inputs: { a: ones, b: xView }, backend, attrs: { transposeA: false, transposeB: false } });
+  const ones = backend.makeOutput([1, reduce], 'float32');
+  const out = backend.makeOutput(outShape, 'float32');
+  const onesInfo = backend.dataIdMap.get(ones.dataId);
+  backend.wasm.HEAPF32.fill(1, onesInfo.memoryOffset >> 2, (onesInfo.memoryOffset >> 2) + reduce);
+  const xOff = backend.dataIdMap.get(x.dataId).memoryOffset;
+  const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const native = activeNativeBlas();
+  if (native) {
+    native.sgemm(backend.wasm.HEAPF32.buffer as ArrayBuffer, false, false, 1, inner, reduce, onesInfo.memoryOffset, xOff, oOff, outer, 0, reduce * inner, inner, 0);
+  } else {
+    // Fresh view ids for x's slices, as in the batched products above. Passing x's own id here (viewed as
+    // [reduce, inner]) crashed the planner's SFT step with "memory access out of bounds" in a later product that
+    // used the same tensor; tfjs-wasm caches XNNPACK operators per right-operand id, which is the likely reason.
+    for (let o = 0; o < outer; o++) {
+      const bi = registerView(backend, xOff + o * reduce * inner * 4, reduce * inner);
+      const oi = registerView(backend, oOff + o * inner * 4, inner);
+      plainProduct(backend, onesInfo.id, 1, reduce, bi, inner, oi);
+      backend.wasm.tfjs.disposeData(bi);
+      backend.wasm.tfjs.disposeData(oi);
+    }
+  }
   backend.disposeData(ones.dataId);
-  return { dataId: out.dataId, shape: outShape, dtype: 'float32' };
+  return out;
 }
 
 let stockCast: tf.KernelFunc | null = null;

@@ -178,6 +178,9 @@ export async function train<B>(task: TrainTask<B>, cfg: TrainConfig): Promise<Tr
       losses.push(loss);
       logMetrics(cfg.runDir, { task: task.name, kind: 'train', step: step + 1, loss, lr, gradNorm });
       bar.tick(1, { loss });
+      // Let I/O callbacks run between steps (the step itself never yields on wasm/cpu): output of the other
+      // processes of `reproduce --jobs` is forwarded as it comes, and their failures are noticed.
+      await new Promise((r) => setImmediate(r));
       const done = step + 1;
       if (cfg.validateEvery > 0 && done % cfg.validateEvery === 0 && done < cfg.steps) await runValidation(done);
       if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < cfg.steps) save(done);

@@ -204,3 +204,23 @@ describe('backend: wasm Sum over non-innermost axes matches cpu', () => {
     }
   }
 });
+
+describe('backend: bias and weight gradients from the same dy (xnnpack path)', () => {
+  after(async () => {
+    setNativeBlasEnabled(true);
+    await switchBackend('wasm');
+  });
+  it('Sum(dy, 0) then xᵀ·dy, as in a dense layer backward pass with bias, matches cpu', async () => {
+    setNativeBlasEnabled(false);
+    const rng = new Rng(8);
+    const x = randn(rng, [512, 768]);
+    const dy = randn(rng, [512, 96]);
+    const r = await onBoth(() => {
+      const d = tf.tensor2d(dy, [512, 96]);
+      const db = tf.sum(d, 0);
+      const dw = tf.matMul(tf.tensor2d(x, [512, 768]), d, true, false);
+      return tf.concat([dw.reshape([-1]), db]);
+    });
+    assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
+  });
+});

@@ -3,12 +3,25 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { switchBackend } from '../../src/backend';
+import { setNativeBlasEnabled } from '../../src/backend/native-blas';
 import { evaluateRun } from '../../src/commands/evaluate';
 import { GROUND_TRUTH_PLANNER } from '../../src/experiments/evaluate';
 import { CONDITIONS, reproduce } from '../../src/experiments/reproduce';
 import { readMetrics } from '../../src/train/loop';
 
 describe('experiments/reproduce: the tiny pipeline end to end', () => {
+  // The whole pipeline on the plain wasm path (XNNPACK products), in this process and in the second one (which reads
+  // the variable): the kernel tests cover the native path, and a machine may have either.
+  const nativeSetting = process.env.GPLA_NATIVE_BLAS;
+  before(() => {
+    process.env.GPLA_NATIVE_BLAS = 'off';
+    setNativeBlasEnabled(false);
+  });
+  after(() => {
+    if (nativeSetting === undefined) delete process.env.GPLA_NATIVE_BLAS;
+    else process.env.GPLA_NATIVE_BLAS = nativeSetting;
+    setNativeBlasEnabled(true);
+  });
   it('writes config, tables with the five conditions and metrics; losses fall; SimPO forms pairs and raises the chosen score', async function () {
     this.timeout(300000);
     await switchBackend('wasm');
