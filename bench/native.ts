@@ -12,13 +12,10 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
 import { activeNativeBlas, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { exportSetup, makeStep } from './peer';
-import { median, printTable, writeResults } from './util';
+import { intArg, median, printTable, writeResults } from './util';
 
 export async function run(args: string[]): Promise<void> {
-  const opt = (name: string, def: number) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? parseInt(args[i + 1], 10) : def;
-  };
+  const opt = (name: string, def: number) => intArg(args, name, def);
   const rounds = opt('--rounds', 3);
   const steps = opt('--steps', 10);
   const driftSteps = opt('--drift', 100);

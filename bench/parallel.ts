@@ -16,12 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
 import { getPreset } from '../src/experiments/presets';
 import { DataParallelTrainer, groundingBatchFields, groundingReplicaSpec, type HostArray } from '../src/train/data-parallel';
-import { symmetricInfoNCE } from '../src/train/losses';
-import { AdamW } from '../src/train/optim';
-import { exportSetup } from './peer';
-import { median, printTable, writeResults } from './util';
+import { exportSetup, LR, makeStep } from './peer';
+import { intArg, median, printTable, writeResults } from './util';
 
-const LR = 1e-3;
 const WARMUP = 2;
 /** A round counts as clean when other processes used less than this share of one core while it ran. */
 const CLEAN = 0.1;
@@ -55,10 +52,7 @@ async function timed(fn: () => Promise<void> | void): Promise<{ seconds: number;
 }
 
 export async function run(args: string[]): Promise<void> {
-  const opt = (name: string, def: number) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? parseInt(args[i + 1], 10) : def;
-  };
+  const opt = (name: string, def: number) => intArg(args, name, def);
   const rounds = opt('--rounds', 5);
   const steps = opt('--steps', 10);
   const workers = opt('--workers', 2);
@@ -78,21 +72,8 @@ export async function run(args: string[]): Promise<void> {
     };
 
     // ---- one process: bench/peer.ts's step (loss, gradients, AdamW; no clipping, constant lr)
-    const names = [...model.params.keys()];
-    const vars = [...model.params.values()];
-    const adam = new AdamW();
-    const single = (): number => {
-      const { value, grads } = tf.variableGrads(() => symmetricInfoNCE(model.encodeVisionAction(batch), model.encodeText(batch.ids as tf.Tensor2D, batch.textMask), model.scale()), vars);
-      const loss = value.dataSync()[0];
-      value.dispose();
-      const named: Record<string, tf.Tensor> = {};
-      vars.forEach((v, i) => {
-        if (grads[v.name]) named[names[i]] = grads[v.name];
-      });
-      adam.step(model.params, named, LR);
-      tf.dispose(Object.values(grads));
-      return loss;
-    };
+    const singleStep = makeStep(setup);
+    const single = singleStep.step;
 
     // ---- W workers from the same weights; the batch is written into shared memory every step, as training would
     const t0 = Date.now();
@@ -159,7 +140,7 @@ export async function run(args: string[]): Promise<void> {
       loadAverage: os.loadavg(),
     });
     console.log(`wrote ${file}`);
-    adam.dispose();
+    singleStep.dispose();
     model.dispose();
     tf.dispose(Object.values(batch));
     if (!(maxAbsDiff <= 1e-4)) throw new Error(`the ${workers}-worker losses differ from the single-process losses by up to ${maxAbsDiff}`);

@@ -29,10 +29,11 @@ import { Rng } from '../src/util/rng';
 import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { printPlannerPeer, runPlannerPeer } from './peer/planner';
 import { defaultTorchRun, ensureTorch, FAIR_PEER_ENV, TORCH_PEERS, torchVersion, type OursVariant } from './peer/torch';
-import { median, printTable, writeResults } from './util';
+import { intArg, median, printTable, writeResults } from './util';
 
 const SCRIPT = path.join(__dirname, 'peer', 'grounding.py');
-const LR = 1e-3;
+/** Constant learning rate of the timed steps (no schedule, no clipping), shared with bench/parallel.ts. */
+export const LR = 1e-3;
 const PARITY_STEPS = 5;
 const PARITY_TOLERANCE = 1e-4;
 
@@ -127,10 +128,7 @@ function oursVariants(): OursVariant[] {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const opt = (name: string, def: number) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? parseInt(args[i + 1], 10) : def;
-  };
+  const opt = (name: string, def: number) => intArg(args, name, def);
   const rounds = opt('--rounds', 3);
   const steps = opt('--steps', 20);
   const skipPlanner = args.includes('--grounding-only');

@@ -3,6 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** `--name N` from a bench's arguments, or `def` when absent. */
+export function intArg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return def;
+  const v = parseInt(args[i + 1], 10);
+  if (!Number.isInteger(v)) throw new Error(`${name} needs an integer, got "${args[i + 1]}"`);
+  return v;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -12,29 +12,12 @@ Weights are stored [in, out] (our layout), so a linear layer is x @ W + b here t
 """
 import json
 import math
-import struct
 import sys
-import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        dtype = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
-        out[name] = np.frombuffer(data[base + a : base + b], dtype=dtype).reshape(info["shape"]).copy()
-    return out, header.get("__metadata__", {})
+from peer_common import adamw, load_export, step, steps_per_second
 
 
 class Grounding:
@@ -126,28 +109,8 @@ class Grounding:
 
 
 def setup(d):
-    cfg = json.load(open(f"{d}/config.json"))
-    w, _ = read_safetensors(f"{d}/init.safetensors")
-    b, _ = read_safetensors(f"{d}/batch.safetensors")
-    params = {k: torch.tensor(v, requires_grad=True) for k, v in w.items()}
-    batch = {k: torch.tensor(v.astype(np.int64) if v.dtype == np.int32 else v) for k, v in b.items()}
-    model = Grounding(params, cfg)
-    o = cfg["optimizer"]
-    decay = [p for p in params.values() if p.dim() >= 2]
-    plain = [p for p in params.values() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": o["weightDecay"]}, {"params": plain, "weight_decay": 0.0}],
-        lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"],
-    )
-    return model, batch, opt
-
-
-def step(model, batch, opt):
-    opt.zero_grad(set_to_none=True)
-    loss = model.loss(batch)
-    loss.backward()
-    opt.step()
-    return loss.item()
+    cfg, params, batch = load_export(d)
+    return Grounding(params, cfg), batch, adamw(params, cfg["optimizer"])
 
 
 def main():
@@ -156,18 +119,13 @@ def main():
     if mode == "parity":
         torch.set_num_threads(1)
         model, batch, opt = setup(d)
-        losses = [step(model, batch, opt) for _ in range(steps)]
+        losses = [step(model.loss, batch, opt) for _ in range(steps)]
         json.dump({"losses": losses}, open(f"{d}/torch-losses.json", "w"))
     elif mode == "time":
         torch.set_num_threads(int(sys.argv[4]))
         model, batch, opt = setup(d)
-        for _ in range(3):
-            step(model, batch, opt)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step(model, batch, opt)
-        dt = time.perf_counter() - t0
-        print(json.dumps({"stepsPerSecond": steps / dt, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+        sps = steps_per_second(model.loss, batch, opt, steps)
+        print(json.dumps({"stepsPerSecond": sps, "threads": torch.get_num_threads(), "torch": torch.__version__}))
     else:
         raise SystemExit(f"unknown mode {mode!r}: parity or time")
 

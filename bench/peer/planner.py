@@ -20,29 +20,13 @@ Weights are stored [in, out] (our layout), so a linear layer is x @ W here too. 
 """
 import json
 import math
-import struct
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        dtype = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
-        out[name] = np.frombuffer(data[base + a : base + b], dtype=dtype).reshape(info["shape"]).copy()
-    return out
+from peer_common import adamw, load_export, step, steps_per_second
 
 
 EPS = 1e-6  # LayerNorm and RMSNorm (ours and QK-norm alike)
@@ -212,31 +196,13 @@ class Planner:
 
 
 def setup(d, mode):
-    cfg = json.load(open(f"{d}/config.json"))
-    w = read_safetensors(f"{d}/init.safetensors")
-    b = read_safetensors(f"{d}/batch.safetensors")
-    params = {k: torch.tensor(v, requires_grad=True) for k, v in w.items()}
-    batch = {k: torch.tensor(v.astype(np.int64) if v.dtype == np.int32 else v) for k, v in b.items()}
+    cfg, params, batch = load_export(d)
     T = cfg["imageTokens"] + cfg["maxPrompt"] + cfg["maxCompletion"] - 1
     model = Planner(params, cfg, T)
-    o = cfg["optimizer"][mode]
     # Our AdamW decays matrices only (rank ≥ 2), the tied embedding included.
-    decay = [p for p in params.values() if p.dim() >= 2]
-    plain = [p for p in params.values() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": o["weightDecay"]}, {"params": plain, "weight_decay": 0.0}],
-        lr=o["lr"], betas=(o["beta1"], o["beta2"]), eps=o["eps"],
-    )
+    opt = adamw(params, cfg["optimizer"][mode])
     loss = model.sft_loss if mode == "sft" else model.simpo_loss
     return loss, batch, opt
-
-
-def step(loss_fn, batch, opt):
-    opt.zero_grad(set_to_none=True)
-    loss = loss_fn(batch)
-    loss.backward()
-    opt.step()
-    return loss.item()
 
 
 def main():
@@ -263,13 +229,8 @@ def main():
             raise SystemExit(f"unknown loss {which!r}: sft or simpo")
         torch.set_num_threads(threads)
         loss_fn, batch, opt = setup(d, which)
-        for _ in range(3):
-            step(loss_fn, batch, opt)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step(loss_fn, batch, opt)
-        dt = time.perf_counter() - t0
-        print(json.dumps({"stepsPerSecond": steps / dt, "loss": which, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+        sps = steps_per_second(loss_fn, batch, opt, steps)
+        print(json.dumps({"stepsPerSecond": sps, "loss": which, "threads": torch.get_num_threads(), "torch": torch.__version__}))
     else:
         raise SystemExit(f"unknown mode {mode!r}: parity or time")
 

@@ -33,7 +33,7 @@ import { BOS, EOS, SEP, SPECIALS, Tokenizer } from '../../src/text/tokenizer';
 import { simpoLoss } from '../../src/train/losses';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from '../../src/train/optim';
 import { Rng } from '../../src/util/rng';
-import { median, printTable } from '../util';
+import { intArg, median, printTable } from '../util';
 import { defaultTorchRun, FAIR_PEER_ENV, haveTorch, PYTHON, TORCH_PEERS, torchVersion, type OursVariant, type TorchRun } from './torch';
 
 const SCRIPT = path.join(__dirname, 'planner.py');
@@ -349,10 +349,7 @@ export function printPlannerPeer(r: PlannerPeerResult): void {
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const opt = (name: string, def: number) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? parseInt(args[i + 1], 10) : def;
-  };
+  const opt = (name: string, def: number) => intArg(args, name, def);
   runPlannerPeer({ rounds: opt('--rounds', 3), steps: opt('--steps', 10) })
     .then((r) => {
       printPlannerPeer(r);
