@@ -84,6 +84,27 @@ function plainProduct(backend: WasmBackend, aId: number, m: number, k: number, b
   wasmBatchMatMul!(aId, shapeBytes([1, m, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId);
 }
 
+/**
+ * Sizes of op(A)·op(B) for [..., m, k]·[..., k, n] with transposes as flags: the inner-dimension check and the
+ * broadcast batch shape, shared by the XNNPACK and the native product.
+ */
+function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [m, k] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
+  const [k2, n] = transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
+  if (k !== k2) {
+    throw new Error(
+      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${a.shape}] and [${b.shape}] ` +
+        `with transposeA=${transposeA}, transposeB=${transposeB}`,
+    );
+  }
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  return { m, k, n, outerA, outerB, outer, batchA: sizeOf(outerA), batchB: sizeOf(outerB), batch: sizeOf(outer) };
+}
+
 function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo {
   const backend = anyBackend as WasmBackend;
   const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
@@ -94,25 +115,11 @@ function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Ten
   }
   const native = activeNativeBlas();
   if (native) return nativeBatchMatMul(native, backend, a, b, transposeA, transposeB);
+  // Sizes from the inputs as given (checked before any work), then explicit transposes for XNNPACK.
+  const { m, k, n, outer, batchA, batchB, batch } = productShape(a, b, transposeA, transposeB);
   const temps: tf.TensorInfo[] = [];
   if (transposeA) temps.push((a = transposeLastTwo(backend, a)));
   if (transposeB) temps.push((b = transposeLastTwo(backend, b)));
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const [m, k] = [a.shape[ra - 2], a.shape[ra - 1]];
-  const [k2, n] = [b.shape[rb - 2], b.shape[rb - 1]];
-  if (k !== k2) {
-    throw new Error(
-      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${inputs.a?.shape}] and [${inputs.b?.shape}] ` +
-        `with transposeA=${transposeA}, transposeB=${transposeB}`,
-    );
-  }
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
-  const batch = sizeOf(outer);
   const out = backend.makeOutput([...outer, m, n], 'float32');
   const aInfo = backend.dataIdMap.get(a.dataId);
   const bInfo = backend.dataIdMap.get(b.dataId);
@@ -150,22 +157,7 @@ function batchMatMul({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Ten
 function nativeBatchMatMul(
   native: NativeBlas, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
 ): tf.TensorInfo {
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const [m, k] = transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
-  const [k2, n] = transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
-  if (k !== k2) {
-    throw new Error(
-      `BatchMatMul: inner dimensions differ (${k} vs ${k2}) for shapes [${a.shape}] and [${b.shape}] ` +
-        `with transposeA=${transposeA}, transposeB=${transposeB}`,
-    );
-  }
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
-  const batch = sizeOf(outer);
+  const { m, k, n, outerA, outerB, outer, batchA, batchB, batch } = productShape(a, b, transposeA, transposeB);
   if (!(batchA === batchB || batchA === 1 || batchB === 1)) {
     throw new Error(`BatchMatMul: batch broadcasting of [${outerA}] with [${outerB}] is not supported on the native path`);
   }
