@@ -67,7 +67,10 @@ function wasmAdamW({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Tenso
   // Views only after the allocations: a heap growth replaces the buffer.
   const heap = backend.wasm.HEAPF32;
   const n = tf.util.sizeFromShape(p.shape);
-  const view = (t: tf.TensorInfo) => heap.subarray(backend.dataIdMap.get(t.dataId).memoryOffset >> 2, (backend.dataIdMap.get(t.dataId).memoryOffset >> 2) + n);
+  const view = (t: tf.TensorInfo) => {
+    const start = backend.dataIdMap.get(t.dataId).memoryOffset >> 2;
+    return heap.subarray(start, start + n);
+  };
   update(view(p), view(m), view(v), view(g), view(outs[0]), view(outs[1]), view(outs[2]), attrs as unknown as AdamWKernelAttrs);
   return outs;
 }
@@ -89,9 +92,11 @@ export function registerOptimizerKernels(): void {
   }
 }
 
+// Registered on import, like tfjs's own kernels, so the per-step check below is a registry lookup.
+registerOptimizerKernels();
+
 /** Whether the active backend has the fused update. */
 export function hasFusedAdamW(): boolean {
-  registerOptimizerKernels();
   return tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined;
 }
 

@@ -78,20 +78,17 @@ export async function runStages(runDir: string, specs: StageSpec[], o: Scheduler
   validateStages(specs);
   const ran: string[] = [];
   const poll = o.pollMs ?? 500;
-  let waitingSince = 0;
   for (;;) {
     const pending = specs.filter((s) => !stageDone(runDir, s.name));
     if (pending.length === 0) return ran;
     const ready = pending.find((s) => s.deps.every((d) => stageDone(runDir, d)) && claimStage(runDir, o.session, s.name));
     if (ready) {
-      waitingSince = 0;
       await stage(runDir, ready.name, ready.run, o.log);
       ran.push(ready.name);
       continue;
     }
     const err = o.peerError?.();
     if (err) throw err;
-    if (waitingSince === 0) waitingSince = Date.now();
     await sleep(poll);
   }
 }
