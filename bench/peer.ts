@@ -26,7 +26,7 @@ import { writeSafetensorsFile } from '../src/nn/safetensors';
 import { symmetricInfoNCE } from '../src/train/losses';
 import { AdamW, DEFAULT_ADAMW } from '../src/train/optim';
 import { Rng } from '../src/util/rng';
-import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { printPlannerPeer, runPlannerPeer } from './peer/planner';
 import { defaultTorchRun, ensureTorch, FAIR_PEER_ENV, TORCH_PEERS, torchVersion, type OursVariant } from './peer/torch';
 import { intArg, median, printTable, writeResults } from './util';
@@ -112,19 +112,31 @@ export function makeStep(s: Setup): { step: () => number; dispose: () => void } 
 
 const torchRun = (dir: string, args: string[], threads: number, blasThreads = 1) => defaultTorchRun(SCRIPT, dir, args, threads, blasThreads);
 
-/** Our variants: plain wasm (XNNPACK products) always; wasm + OpenBLAS (1 and 2 threads) when the native path loads. */
+/**
+ * Our variants: wasm alone (XNNPACK, as without a C compiler) always; wasm + the addon's built-in kernels (what a plain
+ * `npm install` with a C compiler gives) when the addon is built; + OpenBLAS (1 and 2 threads) when it loads.
+ */
 function oursVariants(): OursVariant[] {
-  const plain: OursVariant = { label: 'ours, wasm', use: () => setNativeBlasEnabled(false) };
-  const native = activeNativeBlas() ?? (loadNativeBlas() ? activeNativeBlas() : null);
-  if (!native) return [plain];
-  const withBlas = (threads: number): OursVariant => ({
-    label: `ours, wasm + OpenBLAS ${threads} thread${threads > 1 ? 's' : ''}`,
+  const plain: OursVariant = { label: 'ours, wasm only', use: () => setNativeBlasEnabled(false) };
+  if (!loadNativeBlas()) return [plain];
+  const builtin: OursVariant = {
+    label: 'ours, wasm + addon (built-in kernels)',
     use: () => {
       setNativeBlasEnabled(true);
-      native.setThreads(threads);
+      selectNativeKernel('builtin');
+    },
+  };
+  const openBlas = selectNativeKernel('openblas');
+  if (!openBlas) return [plain, builtin];
+  const withBlas = (threads: number): OursVariant => ({
+    label: `ours, wasm + addon + OpenBLAS ${threads} thread${threads > 1 ? 's' : ''}`,
+    use: () => {
+      setNativeBlasEnabled(true);
+      selectNativeKernel('openblas');
+      activeNativeBlas()!.setThreads(threads);
     },
   });
-  return [plain, withBlas(1), withBlas(2)];
+  return [plain, builtin, withBlas(1), withBlas(2)];
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -153,6 +165,7 @@ export async function run(args: string[]): Promise<void> {
     tf.dispose(Object.values(parity.batch));
 
     // ---- speed, alternating
+    const defaultKernel = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
     const variants = oursVariants();
     const timed = exportSetup(dir);
     const timedStep = makeStep(timed);
@@ -186,6 +199,7 @@ export async function run(args: string[]): Promise<void> {
     if (planner) printPlannerPeer(planner);
     // Leave the process on its default path.
     setNativeBlasEnabled(true);
+    if (loadNativeBlas()) selectNativeKernel(defaultKernel);
     activeNativeBlas()?.setThreads(blasThreads());
 
     const file = writeResults('peer', {

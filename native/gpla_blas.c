@@ -1,17 +1,26 @@
 /*
- * gpla_blas: an optional N-API addon that runs single-precision matrix products with the system's OpenBLAS directly
- * on the tfjs wasm backend's heap (a WebAssembly.Memory's ArrayBuffer), so no tensor is copied in or out.
+ * gpla_blas: an optional N-API addon that runs single-precision matrix products directly on the tfjs wasm backend's
+ * heap (a WebAssembly.Memory's ArrayBuffer), so no tensor is copied in or out: with the system's OpenBLAS when it
+ * loads, else with the built-in kernel of gemm_kernel.h (compiled here for AVX-512, AVX2 and the baseline, the widest
+ * one this CPU runs picked at load time), so a plain install with a C compiler has native products too.
  *
  * Why dlopen instead of linking: the addon then builds with nothing but a C compiler and Node's headers, and a
  * machine without OpenBLAS loads it fine and reports why the fast path is off (load() throws with the reason) instead
  * of failing to load at all.
  *
  * API (all offsets are BYTE offsets into `heap`, all strides are in floats):
- *   load(candidates: string[]) -> { library, threads, coretype }
+ *   load(candidates: string[]) -> { library, threads, coretype }   (throws, with each candidate's error, when none loads)
+ *   useBuiltin() -> { library: "built-in", threads: 1, coretype }   (the built-in kernel; coretype names its ISA)
  *   setThreads(n)
  *   sgemm(heap, transA, transB, M, N, K, aOff, bOff, cOff, batch, strideA, strideB, strideC, beta)
  *     C_i = op(A_i)·op(B_i) + beta·C_i for i < batch, row-major; op(A_i) is M×K, op(B_i) is K×N, C_i is M×N.
  *     A stride of 0 broadcasts that operand over the batch.
+ *   binary(heap, op, aOff, aKind, bOff, bKind, outOff, R, C)
+ *     out[r, c] = a ∘ b for an R×C output, op 0 add, 1 sub, 2 mul, 3 div; kinds as in elementwise.h.
+ *   adamw(heap, pOff, mOff, vOff, gOff, pOutOff, mOutOff, vOutOff, n, lr, beta1, beta2, eps, bc1, bc2, decay, gradScale)
+ *     the fused AdamW update of src/backend/optimizer-kernels.ts.
+ *   gelu(heap, xOff, dyOff, outOff, n, backward)
+ *     out = gelu(x), or with backward = true out = dy·gelu'(x) (dyOff is ignored going forward).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -34,6 +43,65 @@ static get_threads_fn get_threads_ptr = NULL;
 static get_corename_fn get_corename_ptr = NULL;
 static char loaded_library[512] = "";
 
+/* ---- the built-in kernel, one copy per instruction set */
+typedef int (*gemm_fn)(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                       float beta, float *C, int ldc);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,fma")
+#define GEMM_NAME gemm_avx512
+#define VW 16
+#define MR 14 /* 28 accumulators + 2 B vectors + 1 broadcast of the 32 zmm registers */
+#include "gemm_kernel.h"
+#undef GEMM_NAME
+#undef VW
+#undef MR
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define GEMM_NAME gemm_avx2
+#define VW 8
+#define MR 6 /* 12 accumulators + 2 + 1 of the 16 ymm registers */
+#include "gemm_kernel.h"
+#undef GEMM_NAME
+#undef VW
+#undef MR
+#pragma GCC pop_options
+#define HAVE_X86_VARIANTS 1
+#endif
+#define GEMM_NAME gemm_baseline
+#define VW 4
+#define MR 6
+#include "gemm_kernel.h"
+#undef GEMM_NAME
+#undef VW
+#undef MR
+
+#include "elementwise.h"
+
+static gemm_fn builtin_gemm = NULL;
+static const char *builtin_isa = "";
+
+static void pick_builtin(void) {
+  if (builtin_gemm) return;
+#ifdef HAVE_X86_VARIANTS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("fma")) {
+    builtin_gemm = gemm_avx512;
+    builtin_isa = "AVX-512";
+    return;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    builtin_gemm = gemm_avx2;
+    builtin_isa = "AVX2";
+    return;
+  }
+#endif
+  builtin_gemm = gemm_baseline;
+  builtin_isa = "baseline (4-wide)";
+}
+
 #define CHECK(env, call)                                                                                               \
   do {                                                                                                                 \
     if ((call) != napi_ok) {                                                                                           \
@@ -46,8 +114,8 @@ static napi_value make_info(napi_env env) {
   napi_value obj, lib, threads, core;
   CHECK(env, napi_create_object(env, &obj));
   CHECK(env, napi_create_string_utf8(env, loaded_library, NAPI_AUTO_LENGTH, &lib));
-  CHECK(env, napi_create_int32(env, get_threads_ptr ? get_threads_ptr() : 1, &threads));
-  const char *corename = get_corename_ptr ? get_corename_ptr() : "unknown";
+  CHECK(env, napi_create_int32(env, cblas_sgemm_ptr && get_threads_ptr ? get_threads_ptr() : 1, &threads));
+  const char *corename = cblas_sgemm_ptr ? (get_corename_ptr ? get_corename_ptr() : "unknown") : builtin_isa;
   CHECK(env, napi_create_string_utf8(env, corename ? corename : "unknown", NAPI_AUTO_LENGTH, &core));
   CHECK(env, napi_set_named_property(env, obj, "library", lib));
   CHECK(env, napi_set_named_property(env, obj, "threads", threads));
@@ -109,6 +177,15 @@ static napi_value load(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* useBuiltin(): products with the built-in kernel from now on (also after a successful load()). */
+static napi_value use_builtin(napi_env env, napi_callback_info info) {
+  (void)info;
+  pick_builtin();
+  cblas_sgemm_ptr = NULL;
+  snprintf(loaded_library, sizeof loaded_library, "built-in");
+  return make_info(env);
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -118,13 +195,13 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.setThreads: expected a positive integer");
     return NULL;
   }
-  if (set_threads_ptr) set_threads_ptr(n);
+  if (cblas_sgemm_ptr && set_threads_ptr) set_threads_ptr(n);
   return make_info(env);
 }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
-  if (!cblas_sgemm_ptr) {
-    napi_throw_error(env, NULL, "gpla_blas.sgemm: call load() first");
+  if (!cblas_sgemm_ptr && !builtin_gemm) {
+    napi_throw_error(env, NULL, "gpla_blas.sgemm: call load() or useBuiltin() first");
     return NULL;
   }
   size_t argc = 14;
@@ -168,6 +245,15 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   const float *B = (const float *)((char *)data + bOff);
   float *C = (float *)((char *)data + cOff);
   const int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N, ldc = (int)N;
+  if (!cblas_sgemm_ptr) {
+    for (int64_t i = 0; i < batch; i++) {
+      if (builtin_gemm(ta, tb, (int)M, (int)N, (int)K, A + i * sA, lda, B + i * sB, ldb, (float)beta, C + i * sC, ldc)) {
+        napi_throw_error(env, NULL, "gpla_blas.sgemm: out of memory for the packing buffers");
+        return NULL;
+      }
+    }
+    return NULL;
+  }
   for (int64_t i = 0; i < batch; i++) {
     cblas_sgemm_ptr(CBLAS_ROW_MAJOR, ta ? CBLAS_TRANS : CBLAS_NO_TRANS, tb ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)M,
                     (int)N, (int)K, 1.0f, A + i * sA, lda, B + i * sB, ldb, (float)beta, C + i * sC, ldc);
@@ -175,11 +261,115 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads the heap argument: its base and size, or throws. */
+static bool heap_arg(napi_env env, napi_value v, const char *fn, char **base, size_t *bytes) {
+  bool is_ab = false;
+  void *data = NULL;
+  if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, v, &data, bytes) != napi_ok) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "gpla_blas.%s: heap must be an ArrayBuffer", fn);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
+  }
+  *base = data;
+  return true;
+}
+
+/* A float32 range [off, off + 4·count) inside the heap, off 4-byte aligned. */
+static bool in_heap(int64_t off, int64_t count, size_t bytes) {
+  return off >= 0 && count >= 0 && !(off & 3) && off + 4 * count <= (int64_t)bytes;
+}
+
+static napi_value binary(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 9) {
+    napi_throw_type_error(env, NULL, "gpla_blas.binary: expected 9 arguments");
+    return NULL;
+  }
+  char *heap;
+  size_t bytes;
+  if (!heap_arg(env, argv[0], "binary", &heap, &bytes)) return NULL;
+  int64_t v[8];
+  for (int i = 0; i < 8; i++) CHECK(env, napi_get_value_int64(env, argv[1 + i], &v[i]));
+  const int64_t op = v[0], aOff = v[1], ak = v[2], bOff = v[3], bk = v[4], oOff = v[5], R = v[6], C = v[7];
+  const int64_t count[4] = {R * C, C, R, 1};
+  if (op < 0 || op > 3 || ak < 0 || ak > 3 || bk < 0 || bk > 3 || R < 0 || C < 0 || !in_heap(aOff, count[ak], bytes) ||
+      !in_heap(bOff, count[bk], bytes) || !in_heap(oOff, R * C, bytes)) {
+    napi_throw_range_error(env, NULL, "gpla_blas.binary: bad operation, kinds, sizes or offsets");
+    return NULL;
+  }
+  ew_binary((int)op, (const float *)(heap + aOff), (int)ak, (const float *)(heap + bOff), (int)bk, (float *)(heap + oOff),
+            R, C);
+  return NULL;
+}
+
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 17;
+  napi_value argv[17];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 17) {
+    napi_throw_type_error(env, NULL, "gpla_blas.adamw: expected 17 arguments");
+    return NULL;
+  }
+  char *heap;
+  size_t bytes;
+  if (!heap_arg(env, argv[0], "adamw", &heap, &bytes)) return NULL;
+  int64_t off[8];
+  double h[8];
+  for (int i = 0; i < 8; i++) CHECK(env, napi_get_value_int64(env, argv[1 + i], &off[i]));
+  for (int i = 0; i < 8; i++) CHECK(env, napi_get_value_double(env, argv[9 + i], &h[i]));
+  const int64_t n = off[7];
+  for (int i = 0; i < 7; i++) {
+    if (!in_heap(off[i], n, bytes)) {
+      napi_throw_range_error(env, NULL, "gpla_blas.adamw: bad size or offsets");
+      return NULL;
+    }
+  }
+  ew_adamw((const float *)(heap + off[0]), (const float *)(heap + off[1]), (const float *)(heap + off[2]),
+           (const float *)(heap + off[3]), (float *)(heap + off[4]), (float *)(heap + off[5]), (float *)(heap + off[6]), n,
+           h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+  return NULL;
+}
+
+static napi_value gelu(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "gpla_blas.gelu: expected 6 arguments");
+    return NULL;
+  }
+  char *heap;
+  size_t bytes;
+  if (!heap_arg(env, argv[0], "gelu", &heap, &bytes)) return NULL;
+  int64_t v[4];
+  for (int i = 0; i < 4; i++) CHECK(env, napi_get_value_int64(env, argv[1 + i], &v[i]));
+  bool backward = false;
+  CHECK(env, napi_get_value_bool(env, argv[5], &backward));
+  const int64_t xOff = v[0], dyOff = v[1], oOff = v[2], n = v[3];
+  if (!in_heap(xOff, n, bytes) || !in_heap(oOff, n, bytes) || (backward && !in_heap(dyOff, n, bytes))) {
+    napi_throw_range_error(env, NULL, "gpla_blas.gelu: bad size or offsets");
+    return NULL;
+  }
+  if (backward)
+    ew_gelu_grad((const float *)(heap + xOff), (const float *)(heap + dyOff), (float *)(heap + oOff), n);
+  else
+    ew_gelu((const float *)(heap + xOff), (float *)(heap + oOff), n);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
+      {"useBuiltin", NULL, use_builtin, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
+      {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

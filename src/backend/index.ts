@@ -7,7 +7,7 @@
  * without internet, and npm then leaves them out. Every reason a faster backend was skipped is recorded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadNativeBlas, nativeBlasReason, type NativeBlasInfo } from './native-blas';
+import { loadNativeBlas, nativeBlasReason, openBlasMissingReason, type NativeBlasInfo } from './native-blas';
 import { ADDED_WASM_KERNELS, registerWasmKernels } from './wasm-kernels';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -24,7 +24,7 @@ export interface BackendInfo {
   /** wasm only: SIMD in use, thread count. */
   simd?: boolean;
   threads?: number;
-  /** wasm only: the native OpenBLAS path for matrix products, when on (see native-blas.ts). */
+  /** wasm only: the native path for matrix products (OpenBLAS or the addon's built-in kernel), when on (see native-blas.ts). */
   nativeBlas?: NativeBlasInfo;
   /** Kernels this package added to the backend. */
   addedKernels: string[];
@@ -118,8 +118,10 @@ async function tryWasm(skipped: BackendInfo['skipped']): Promise<BackendInfo | n
 /** Tries the optional native matrix-product path for wasm; its absence is a recorded reason, not an error. */
 function nativeBlasField(skipped: BackendInfo['skipped']): { nativeBlas?: NativeBlasInfo } {
   const info = loadNativeBlas();
+  const noOpenBlas = openBlasMissingReason();
+  if (noOpenBlas) skipped.push({ candidate: 'native OpenBLAS matmul', reason: `${noOpenBlas}; the addon's built-in kernel runs the products` });
   if (info) return { nativeBlas: info };
-  skipped.push({ candidate: 'native OpenBLAS matmul', reason: nativeBlasReason() ?? 'not loaded' });
+  skipped.push({ candidate: 'native matmul', reason: nativeBlasReason() ?? 'not loaded' });
   return {};
 }
 
@@ -186,7 +188,11 @@ export function describeBackend(info: BackendInfo): string {
     lines.push(`added kernels: ${info.addedKernels.join(', ')}`);
     if (info.nativeBlas) {
       const nb = info.nativeBlas;
-      lines.push(`matrix products: OpenBLAS (${nb.library}, ${nb.coretype} kernels, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`);
+      lines.push(
+        nb.library === 'built-in'
+          ? `matrix products: native, built-in kernel (${nb.coretype}, 1 thread)`
+          : `matrix products: OpenBLAS (${nb.library}, ${nb.coretype} kernels, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`,
+      );
     }
   }
   for (const s of info.skipped) lines.push(`not used: ${s.candidate}: ${s.reason}`);

