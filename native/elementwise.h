@@ -104,3 +104,38 @@ static void ew_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) 
     dx[i] = dy[i] * (xi * (s * (1.0f - s)) * (u * (3 * GELU_K * GELU_C) + GELU_K) + s);
   }
 }
+
+/* out = x transposed by perm (rank ≤ 8, 4-byte elements): the trailing axes that stay in place are one contiguous
+ * block copied with memcpy; an odometer walks the output's other axes. */
+static void ew_transpose(const float *x, float *out, int rank, const int64_t *shape, const int64_t *perm) {
+  int64_t in_stride[8], dims[8], src_stride[8];
+  int64_t s = 1;
+  for (int i = rank - 1; i >= 0; i--) {
+    in_stride[i] = s;
+    s *= shape[i];
+  }
+  const int64_t total = s;
+  if (total == 0) return;
+  int keep = rank; /* axes keep..rank-1 stay in place */
+  while (keep > 0 && perm[keep - 1] == keep - 1) keep--;
+  int64_t inner = 1;
+  for (int i = keep; i < rank; i++) inner *= shape[i];
+  for (int i = 0; i < keep; i++) {
+    dims[i] = shape[perm[i]];
+    src_stride[i] = in_stride[perm[i]];
+  }
+  int64_t idx[8] = {0};
+  int64_t src = 0;
+  for (int64_t o = 0; o < total; o += inner) {
+    if (inner == 1) out[o] = x[src];
+    else memcpy(out + o, x + src, (size_t)inner * sizeof(float));
+    for (int i = keep - 1; i >= 0; i--) {
+      if (++idx[i] < dims[i]) {
+        src += src_stride[i];
+        break;
+      }
+      src -= (dims[i] - 1) * src_stride[i];
+      idx[i] = 0;
+    }
+  }
+}

@@ -19,6 +19,7 @@
  *     out[r, c] = a ∘ b for an R×C output, op 0 add, 1 sub, 2 mul, 3 div; kinds as in elementwise.h.
  *   adamw(heap, pOff, mOff, vOff, gOff, pOutOff, mOutOff, vOutOff, n, lr, beta1, beta2, eps, bc1, bc2, decay, gradScale)
  *     the fused AdamW update of src/backend/optimizer-kernels.ts.
+ *   transpose(heap, xOff, outOff, shape: number[], perm: number[])   (4-byte elements, rank ≤ 8)
  *   gelu(heap, xOff, dyOff, outOff, n, backward)
  *     out = gelu(x), or with backward = true out = dy·gelu'(x) (dyOff is ignored going forward).
  */
@@ -361,6 +362,49 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, "gpla_blas.transpose: expected 5 arguments");
+    return NULL;
+  }
+  char *heap;
+  size_t bytes;
+  if (!heap_arg(env, argv[0], "transpose", &heap, &bytes)) return NULL;
+  int64_t xOff, oOff;
+  CHECK(env, napi_get_value_int64(env, argv[1], &xOff));
+  CHECK(env, napi_get_value_int64(env, argv[2], &oOff));
+  uint32_t rank = 0, prank = 0;
+  if (napi_get_array_length(env, argv[3], &rank) != napi_ok || napi_get_array_length(env, argv[4], &prank) != napi_ok ||
+      rank != prank || rank > 8) {
+    napi_throw_range_error(env, NULL, "gpla_blas.transpose: shape and perm must be arrays of the same length ≤ 8");
+    return NULL;
+  }
+  int64_t shape[8], perm[8], total = 1;
+  int seen = 0;
+  for (uint32_t i = 0; i < rank; i++) {
+    napi_value e;
+    CHECK(env, napi_get_element(env, argv[3], i, &e));
+    CHECK(env, napi_get_value_int64(env, e, &shape[i]));
+    CHECK(env, napi_get_element(env, argv[4], i, &e));
+    CHECK(env, napi_get_value_int64(env, e, &perm[i]));
+    if (shape[i] < 0 || perm[i] < 0 || perm[i] >= (int64_t)rank || (seen & (1 << perm[i]))) {
+      napi_throw_range_error(env, NULL, "gpla_blas.transpose: bad shape or perm");
+      return NULL;
+    }
+    seen |= 1 << perm[i];
+    total *= shape[i];
+  }
+  if (!in_heap(xOff, total, bytes) || !in_heap(oOff, total, bytes)) {
+    napi_throw_range_error(env, NULL, "gpla_blas.transpose: bad offsets");
+    return NULL;
+  }
+  ew_transpose((const float *)(heap + xOff), (float *)(heap + oOff), (int)rank, shape, perm);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
@@ -370,6 +414,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
+      {"transpose", NULL, transpose, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

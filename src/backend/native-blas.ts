@@ -25,6 +25,8 @@ export interface NativeBlas {
   binary(heap: ArrayBuffer, op: number, aOff: number, aKind: number, bOff: number, bKind: number, outOff: number, rows: number, cols: number): void;
   /** out = gelu(x), or dy·gelu'(x) when backward (native-elementwise.ts). Byte offsets. */
   gelu(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number, backward: boolean): void;
+  /** out = transpose(x, perm) for 4-byte elements, rank ≤ 8. Byte offsets. */
+  transpose(heap: ArrayBuffer, xOff: number, outOff: number, shape: number[], perm: number[]): void;
   /** The fused AdamW update of optimizer-kernels.ts on the heap. Byte offsets. */
   adamw(
     heap: ArrayBuffer, pOff: number, mOff: number, vOff: number, gOff: number, pOutOff: number, mOutOff: number, vOutOff: number, n: number,
@@ -91,7 +93,7 @@ export function loadNativeBlas(setting: string | undefined = process.env.GPLA_NA
     reason = `the native addon failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     return null;
   }
-  if (typeof blas.useBuiltin !== 'function' || typeof blas.gelu !== 'function') {
+  if (typeof blas.useBuiltin !== 'function' || typeof blas.transpose !== 'function') {
     reason = 'the native addon is out of date (no built-in kernel); rebuild it with `node scripts/build-native.js`';
     return null;
   }

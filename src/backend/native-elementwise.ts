@@ -1,6 +1,7 @@
 /**
- * Element-wise work on `wasm` through the native addon (native/elementwise.h) when it is loaded: Add, Sub, Multiply
- * and RealDiv in front of the stock kernels, and GELU forward and backward as two fused kernels (src/nn/layers.ts).
+ * Element-wise work on `wasm` through the native addon (native/elementwise.h) when it is loaded: Add, Sub, Multiply,
+ * RealDiv and Transpose in front of the stock kernels, and GELU forward and backward as two fused kernels
+ * (src/nn/layers.ts).
  *
  * After the products went native, these four were the largest share of a grounding step (about 70 of 190 ms): the
  * stock kernels run XNNPACK's 4-wide wasm SIMD plus tfjs's per-call setup; the addon's loops run on the heap with the
@@ -65,7 +66,7 @@ export function foldBroadcast(a: number[], b: number[], out: number[]): RowsCols
 
 const OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
 export type NativeBinaryOp = keyof typeof OPS;
-export const NATIVE_ELEMENTWISE_KERNELS = Object.keys(OPS) as NativeBinaryOp[];
+export const NATIVE_ELEMENTWISE_KERNELS = [...(Object.keys(OPS) as NativeBinaryOp[]), 'Transpose'] as const;
 
 function nativeBinary(op: NativeBinaryOp, stock: tf.KernelFunc) {
   return (args: KernelArgs): tf.TensorInfo => {
@@ -80,6 +81,24 @@ function nativeBinary(op: NativeBinaryOp, stock: tf.KernelFunc) {
     const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     // The buffer only after the allocation: a heap growth replaces it.
     native.binary(backend.wasm.HEAPF32.buffer as ArrayBuffer, OPS[op], off(a), fold.a, off(b), fold.b, off(out), fold.rows, fold.cols);
+    return out;
+  };
+}
+
+/**
+ * Transpose of 4-byte tensors: the stock kernel moves one element at a time; the addon copies the trailing axes that
+ * stay in place as blocks (the attention head split/merge [B, T, H, D] ↔ [B, H, T, D] moves rows of D floats).
+ */
+function nativeTranspose(stock: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const native = activeNativeBlas();
+    const x = args.inputs.x as tf.TensorInfo;
+    const perm = (args.attrs as { perm: number[] }).perm;
+    if (!native || !(x.dtype === 'float32' || x.dtype === 'int32') || x.shape.length > 8 || x.shape.length === 0) return stock(args as never) as tf.TensorInfo;
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    native.transpose(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(x), off(out), x.shape, perm);
     return out;
   };
 }
@@ -118,7 +137,7 @@ export function registerNativeElementwiseKernels(): void {
     const config: tf.KernelConfig & { gplaAdded: boolean } = {
       kernelName: op,
       backendName: 'wasm',
-      kernelFunc: nativeBinary(op, stock.kernelFunc) as tf.KernelFunc,
+      kernelFunc: (op === 'Transpose' ? nativeTranspose(stock.kernelFunc) : nativeBinary(op, stock.kernelFunc)) as tf.KernelFunc,
       // The stock setupFunc cwraps the C function the fallback calls.
       setupFunc: stock.setupFunc,
       gplaAdded: true,

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activeNativeBlas, type NativeBlas } from './native-blas';
 import { registerNativeElementwiseKernels } from './native-elementwise';
+import { gatherRows } from './wasm-gather';
 
 /** The parts of tfjs-backend-wasm's BackendWasm that these kernels use (it is not exported as a type). */
 interface WasmBackend {
@@ -377,7 +378,7 @@ function cast(args: KernelArgs): tf.TensorInfo {
 }
 
 /** The kernels this module adds to (or replaces on) `wasm`, by tfjs kernel name. */
-export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice', 'Identity', 'Cast', 'Sum'] as const;
+export const ADDED_WASM_KERNELS = ['BatchMatMul', 'Conv2DBackpropFilter', 'UnsortedSegmentSum', 'Slice', 'Identity', 'Cast', 'Sum', 'GatherV2'] as const;
 
 /**
  * Registers the added kernels on the `wasm` backend (idempotent). `registerKernel` throws on a name already
@@ -406,6 +407,7 @@ export function registerWasmKernels(): void {
   // The stock Cast and Sum stay as the fallbacks of ours (captured once: this function returns early after).
   stockCast = tf.getKernel('Cast', 'wasm')!.kernelFunc;
   stockSum = tf.getKernel('Sum', 'wasm')!.kernelFunc;
+  const gather = gatherRows(tf.getKernel('GatherV2', 'wasm')!.kernelFunc);
   for (const [name, fn] of [
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['UnsortedSegmentSum', unsortedSegmentSum],
@@ -413,6 +415,7 @@ export function registerWasmKernels(): void {
     ['Identity', identity],
     ['Cast', cast],
     ['Sum', sum],
+    ['GatherV2', gather],
   ] as const) {
     const stockConfig = tf.getKernel(name, 'wasm');
     if (stockConfig) tf.unregisterKernel(name, 'wasm');

@@ -122,6 +122,25 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
     assert.throws(() => activeNativeBlas()!.sgemm(heap, false, false, 4, 4, 4, 0, 0, 32, 1, 0, 0, 0, 0), /past the end of the heap/);
   });
 
+  it('GatherV2 (embedding rows, float32 and int32, indices of any shape) matches cpu; other axes go to the stock kernel', async () => {
+    const rng = new Rng(9);
+    const table = randn(rng, [11, 2, 3]);
+    const ids = [[3, 0, 10], [10, 5, 5]];
+    const r = await onBoth(() => tf.gather(tf.tensor(table, [11, 2, 3]), tf.tensor2d(ids, [2, 3], 'int32')));
+    assert.deepEqual(r.shape, [2, 3, 2, 3]);
+    assert.deepEqual(Array.from(r.wasm), Array.from(r.cpu));
+    const ints = await onBoth(() => tf.gather(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([2, 0], 'int32')).toFloat());
+    assert.deepEqual(Array.from(ints.wasm), [5, 6, 1, 2]);
+    const axis1 = await onBoth(() => tf.gather(tf.tensor(table, [11, 2, 3]), tf.tensor1d([1, 0, 1], 'int32'), 1));
+    assert.deepEqual(Array.from(axis1.wasm), Array.from(axis1.cpu));
+  });
+
+  it('GatherV2 rejects an index outside the table with the index and the range', async () => {
+    await switchBackend('wasm');
+    assert.throws(() => tf.tidy(() => tf.gather(tf.ones([4, 2]), tf.tensor1d([1, 4], 'int32')).dataSync()), /GatherV2: the index value 4 is not in \[0, 3\]/);
+    assert.throws(() => tf.tidy(() => tf.gather(tf.ones([4, 2]), tf.tensor1d([-1], 'int32')).dataSync()), /index value -1/);
+  });
+
   const segCases = [
     { rows: 10, cols: 4, segments: 6 },
     { rows: 100, cols: 32, segments: 17 },

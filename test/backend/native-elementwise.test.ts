@@ -76,6 +76,28 @@ describe('backend: native element-wise kernels (Add/Sub/Multiply/RealDiv, GELU, 
     }
   }
 
+  const perms: [number[], number[]][] = [
+    [[6, 4, 5, 3], [0, 2, 1, 3]], // attention head split: rows of 3 move as blocks
+    [[2, 3, 4, 2, 4, 3], [0, 1, 3, 2, 4, 5]], // patchify
+    [[7, 9], [1, 0]], // no block: element by element
+    [[3, 4, 5], [2, 0, 1]],
+    [[5], [0]],
+    [[2, 0, 3], [2, 1, 0]], // empty
+  ];
+  for (const [shape, perm] of perms) {
+    it(`transpose [${shape}] by [${perm}], float32 and int32 (and the stock kernel with the native path off)`, async () => {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const values = Array.from({ length: n }, (_, i) => i * 1.5 - 7);
+      for (const on of [true, false]) {
+        setNativeBlasEnabled(on);
+        const r = await nativeAndCpu(() => [tf.transpose(tf.tensor(values, shape), perm), tf.transpose(tf.tensor(values.map(Math.round), shape, 'int32'), perm).toFloat()]);
+        assert.deepEqual(Array.from(r.native[0]), Array.from(r.cpu[0]), `float32, native ${on ? 'on' : 'off'}`);
+        assert.deepEqual(Array.from(r.native[1]), Array.from(r.cpu[1]), `int32, native ${on ? 'on' : 'off'}`);
+      }
+      setNativeBlasEnabled(true);
+    });
+  }
+
   it('GELU: the fused native kernels give the composite GELU value and gradient (cpu)', async () => {
     const xs = Array.from({ length: 4001 }, (_, i) => -12 + (24 * i) / 4000);
     const dys = new Rng(2).normals(xs.length);
