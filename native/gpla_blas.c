@@ -20,6 +20,9 @@
  *   adamw(heap, pOff, mOff, vOff, gOff, pOutOff, mOutOff, vOutOff, n, lr, beta1, beta2, eps, bc1, bc2, decay, gradScale)
  *     the fused AdamW update of src/backend/optimizer-kernels.ts.
  *   transpose(heap, xOff, outOff, shape: number[], perm: number[])   (4-byte elements, rank ≤ 8)
+ *   normForward(heap, xOff, gOff, bOff | -1, yOff, xhatOff, rOff, rows, D, eps, rms)
+ *   normBackward(heap, dyOff, xhatOff, rOff, gOff, dxOff, dgOff, dbOff | -1, rows, D, rms)
+ *     LayerNorm (rms false) / RMSNorm (rms true) over rows of D, as in elementwise.h; -1 = no bias.
  *   gelu(heap, xOff, dyOff, outOff, n, backward)
  *     out = gelu(x), or with backward = true out = dy·gelu'(x) (dyOff is ignored going forward).
  */
@@ -405,6 +408,67 @@ static napi_value transpose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads argv[first..first+count) as int64 offsets/sizes. */
+static bool int_args(napi_env env, napi_value *argv, int first, int count, int64_t *out) {
+  for (int i = 0; i < count; i++)
+    if (napi_get_value_int64(env, argv[first + i], &out[i]) != napi_ok) return false;
+  return true;
+}
+
+static napi_value norm_forward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *heap;
+  size_t bytes;
+  int64_t v[8];
+  double eps = 0;
+  bool rms = false;
+  if (argc != 11 || !heap_arg(env, argv[0], "normForward", &heap, &bytes) || !int_args(env, argv, 1, 8, v) ||
+      napi_get_value_double(env, argv[9], &eps) != napi_ok || napi_get_value_bool(env, argv[10], &rms) != napi_ok) {
+    if (argc != 11) napi_throw_type_error(env, NULL, "gpla_blas.normForward: expected 11 arguments");
+    return NULL;
+  }
+  const int64_t xOff = v[0], gOff = v[1], bOff = v[2], yOff = v[3], hOff = v[4], rOff = v[5], rows = v[6], D = v[7];
+  if (rows < 0 || D <= 0 || !in_heap(xOff, rows * D, bytes) || !in_heap(gOff, D, bytes) ||
+      (bOff != -1 && !in_heap(bOff, D, bytes)) || !in_heap(yOff, rows * D, bytes) || !in_heap(hOff, rows * D, bytes) ||
+      !in_heap(rOff, rows, bytes)) {
+    napi_throw_range_error(env, NULL, "gpla_blas.normForward: bad sizes or offsets");
+    return NULL;
+  }
+  ew_norm_forward((const float *)(heap + xOff), (const float *)(heap + gOff),
+                  bOff == -1 ? NULL : (const float *)(heap + bOff), (float *)(heap + yOff), (float *)(heap + hOff),
+                  (float *)(heap + rOff), rows, D, eps, rms);
+  return NULL;
+}
+
+static napi_value norm_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *heap;
+  size_t bytes;
+  int64_t v[9];
+  bool rms = false;
+  if (argc != 11 || !heap_arg(env, argv[0], "normBackward", &heap, &bytes) || !int_args(env, argv, 1, 9, v) ||
+      napi_get_value_bool(env, argv[10], &rms) != napi_ok) {
+    if (argc != 11) napi_throw_type_error(env, NULL, "gpla_blas.normBackward: expected 11 arguments");
+    return NULL;
+  }
+  const int64_t dyOff = v[0], hOff = v[1], rOff = v[2], gOff = v[3], dxOff = v[4], dgOff = v[5], dbOff = v[6],
+                rows = v[7], D = v[8];
+  if (rows < 0 || D <= 0 || !in_heap(dyOff, rows * D, bytes) || !in_heap(hOff, rows * D, bytes) ||
+      !in_heap(rOff, rows, bytes) || !in_heap(gOff, D, bytes) || !in_heap(dxOff, rows * D, bytes) ||
+      !in_heap(dgOff, D, bytes) || (dbOff != -1 && !in_heap(dbOff, D, bytes))) {
+    napi_throw_range_error(env, NULL, "gpla_blas.normBackward: bad sizes or offsets");
+    return NULL;
+  }
+  ew_norm_backward((const float *)(heap + dyOff), (const float *)(heap + hOff), (const float *)(heap + rOff),
+                   (const float *)(heap + gOff), (float *)(heap + dxOff), (float *)(heap + dgOff),
+                   dbOff == -1 ? NULL : (float *)(heap + dbOff), rows, D, rms);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
@@ -415,6 +479,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
       {"transpose", NULL, transpose, NULL, NULL, NULL, napi_default, NULL},
+      {"normForward", NULL, norm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"normBackward", NULL, norm_backward, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

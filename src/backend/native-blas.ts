@@ -27,6 +27,10 @@ export interface NativeBlas {
   gelu(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number, backward: boolean): void;
   /** out = transpose(x, perm) for 4-byte elements, rank ≤ 8. Byte offsets. */
   transpose(heap: ArrayBuffer, xOff: number, outOff: number, shape: number[], perm: number[]): void;
+  /** LayerNorm / RMSNorm forward over rows of D (bOff −1: no bias). Byte offsets. */
+  normForward(heap: ArrayBuffer, xOff: number, gOff: number, bOff: number, yOff: number, xhatOff: number, rOff: number, rows: number, D: number, eps: number, rms: boolean): void;
+  /** Their backward: dx, dg and (dbOff ≠ −1) db. Byte offsets. */
+  normBackward(heap: ArrayBuffer, dyOff: number, xhatOff: number, rOff: number, gOff: number, dxOff: number, dgOff: number, dbOff: number, rows: number, D: number, rms: boolean): void;
   /** The fused AdamW update of optimizer-kernels.ts on the heap. Byte offsets. */
   adamw(
     heap: ArrayBuffer, pOff: number, mOff: number, vOff: number, gOff: number, pOutOff: number, mOutOff: number, vOutOff: number, n: number,
@@ -93,7 +97,7 @@ export function loadNativeBlas(setting: string | undefined = process.env.GPLA_NA
     reason = `the native addon failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     return null;
   }
-  if (typeof blas.useBuiltin !== 'function' || typeof blas.transpose !== 'function') {
+  if (typeof blas.useBuiltin !== 'function' || typeof blas.normBackward !== 'function') {
     reason = 'the native addon is out of date (no built-in kernel); rebuild it with `node scripts/build-native.js`';
     return null;
   }

@@ -1,7 +1,7 @@
 /**
  * Element-wise work on `wasm` through the native addon (native/elementwise.h) when it is loaded: Add, Sub, Multiply,
- * RealDiv and Transpose in front of the stock kernels, and GELU forward and backward as two fused kernels
- * (src/nn/layers.ts).
+ * RealDiv and Transpose in front of the stock kernels; GELU (src/nn/layers.ts) and LayerNorm / RMSNorm
+ * (src/nn/norms.ts) forward and backward as fused kernels of their own.
  *
  * After the products went native, these four were the largest share of a grounding step (about 70 of 190 ms): the
  * stock kernels run XNNPACK's 4-wide wasm SIMD plus tfjs's per-call setup; the addon's loops run on the heap with the
@@ -128,6 +128,62 @@ export function hasNativeGelu(): boolean {
   return tf.getBackend() === 'wasm' && activeNativeBlas() !== null && tf.getKernel(GELU_KERNEL, 'wasm') !== undefined;
 }
 
+export const NORM_KERNEL = 'GplaNorm';
+export const NORM_GRAD_KERNEL = 'GplaNormGrad';
+
+/** Attributes of both norm kernels: RMSNorm (no centring, no bias) or LayerNorm, and eps. */
+export interface NormAttrs {
+  rms: boolean;
+  eps: number;
+}
+
+/**
+ * GplaNorm(x [..., D], g [D], b [D] for LayerNorm) → [y, xhat, r]; GplaNormGrad(dy, xhat, r, g) → [dx, dg, db for
+ * LayerNorm]. One pass each instead of the ~9 forward and ~11 backward kernels of the closed forms in norms.ts.
+ */
+function nativeNorm({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const native = activeNativeBlas();
+  if (!native) throw new Error(`${NORM_KERNEL}: the native addon is not active (use the closed forms in norms.ts)`);
+  const { x, g, b } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo; b?: tf.TensorInfo };
+  const { rms, eps } = attrs as unknown as NormAttrs;
+  const D = x.shape[x.shape.length - 1];
+  if ([x, g, b].some((t) => t && t.dtype !== 'float32') || g.shape.join() !== String(D) || (b && b.shape.join() !== String(D)) || (!rms && !b)) {
+    throw new Error(`${NORM_KERNEL}: float32 x [..., D] and g${rms ? '' : ', b'} [D] expected, got x [${x.shape}], g [${g.shape}]${b ? `, b [${b.shape}]` : ''}`);
+  }
+  const backend = anyBackend as WasmBackend;
+  const rows = tf.util.sizeFromShape(x.shape) / D;
+  const y = backend.makeOutput(x.shape, 'float32');
+  const xhat = backend.makeOutput(x.shape, 'float32');
+  const r = backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
+  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  native.normForward(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(x), off(g), b && !rms ? off(b) : -1, off(y), off(xhat), off(r), rows, D, eps, rms);
+  return [y, xhat, r];
+}
+
+function nativeNormGrad({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const native = activeNativeBlas();
+  if (!native) throw new Error(`${NORM_GRAD_KERNEL}: the native addon is not active`);
+  const { dy, xhat, r, g } = inputs as Record<string, tf.TensorInfo>;
+  const { rms } = attrs as unknown as NormAttrs;
+  const D = xhat.shape[xhat.shape.length - 1];
+  if (dy.shape.join() !== xhat.shape.join() || g.shape.join() !== String(D)) {
+    throw new Error(`${NORM_GRAD_KERNEL}: dy [${dy.shape}] must match xhat [${xhat.shape}] and g [${g.shape}] be [${D}]`);
+  }
+  const backend = anyBackend as WasmBackend;
+  const rows = tf.util.sizeFromShape(xhat.shape) / D;
+  const dx = backend.makeOutput(xhat.shape, 'float32');
+  const dg = backend.makeOutput([D], 'float32');
+  const db = rms ? null : backend.makeOutput([D], 'float32');
+  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  native.normBackward(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(dy), off(xhat), off(r), off(g), off(dx), off(dg), db ? off(db) : -1, rows, D, rms);
+  return db ? [dx, dg, db] : [dx, dg];
+}
+
+/** Whether the norms can run as the fused native kernels on the active backend right now. */
+export function hasNativeNorm(): boolean {
+  return tf.getBackend() === 'wasm' && activeNativeBlas() !== null && tf.getKernel(NORM_KERNEL, 'wasm') !== undefined;
+}
+
 /** Puts the native versions in front of the stock wasm kernels (idempotent; the stock ones stay as fallbacks). */
 export function registerNativeElementwiseKernels(): void {
   for (const op of NATIVE_ELEMENTWISE_KERNELS) {
@@ -144,7 +200,12 @@ export function registerNativeElementwiseKernels(): void {
     };
     tf.registerKernel(config);
   }
-  for (const [name, backward] of [[GELU_KERNEL, false], [GELU_GRAD_KERNEL, true]] as const) {
-    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: nativeGeluKernel(backward) as tf.KernelFunc });
+  for (const [name, fn] of [
+    [GELU_KERNEL, nativeGeluKernel(false)],
+    [GELU_GRAD_KERNEL, nativeGeluKernel(true)],
+    [NORM_KERNEL, nativeNorm],
+    [NORM_GRAD_KERNEL, nativeNormGrad],
+  ] as const) {
+    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
   }
 }

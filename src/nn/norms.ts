@@ -6,19 +6,48 @@
  *   LayerNorm  y = x̂·g + b,        dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)),  dx̂ = dy·g,  dg = Σ dy·x̂,  db = Σ dy
  *   RMSNorm    y = x̂·(1 + w),      dx = r·(dx̂ − x̂·mean(dx̂·x̂)),            dx̂ = dy·(1 + w),  dw = Σ dy·x̂
  *
- * (Σ over every axis but the last.) The tests check both against autograd of the plain forward.
+ * (Σ over every axis but the last.) The tests check both against autograd of the plain forward. On wasm with the
+ * native addon the same formulas run as one fused kernel each way (src/backend/native-elementwise.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasNativeNorm, NORM_GRAD_KERNEL, NORM_KERNEL, type NormAttrs } from '../backend/native-elementwise';
 
 type Custom = Parameters<typeof tf.customGrad>[0];
 
 /** Sums [..., D] over every axis but the last → [D]. */
 const sumRows = (t: tf.Tensor) => t.reshape([-1, t.shape[t.rank - 1]]).sum(0);
 
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: NormAttrs) =>
+  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+
+/** The fused native norm (LayerNorm when b is given, else RMSNorm with g = 1 + w), one customGrad per (eps, kind). */
+const nativeNormCache = new Map<string, (x: tf.Tensor, g: tf.Tensor, b?: tf.Tensor) => tf.Tensor>();
+function nativeNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor | undefined, eps: number): tf.Tensor {
+  const key = `${b ? 'layer' : 'rms'}:${eps}`;
+  let f = nativeNormCache.get(key);
+  if (!f) {
+    const attrs: NormAttrs = { rms: !b, eps };
+    const forward = (x: tf.Tensor, g: tf.Tensor, ...rest: unknown[]) => {
+      const save = rest[rest.length - 1] as tf.GradSaveFunc;
+      const bias = rest.length > 1 ? (rest[0] as tf.Tensor) : undefined;
+      const [y, xhat, r] = run(NORM_KERNEL, bias ? { x, g, b: bias } : { x, g }, attrs);
+      save([xhat, r, g]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xh, r0, g0]: tf.Tensor[]) => run(NORM_GRAD_KERNEL, { dy, xhat: xh, r: r0, g: g0 }, attrs),
+      };
+    };
+    f = tf.customGrad(forward as unknown as Custom) as unknown as (x: tf.Tensor, g: tf.Tensor, b?: tf.Tensor) => tf.Tensor;
+    nativeNormCache.set(key, f);
+  }
+  return b ? f(x, g, b) : f(x, g);
+}
+
 const layerNormCache = new Map<number, (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
 
 /** LayerNorm over the last axis: (x − μ)/√(σ² + eps)·g + b. */
 export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-6): tf.Tensor {
+  if (hasNativeNorm()) return nativeNorm(x, g, b, eps);
   let f = layerNormCache.get(eps);
   if (!f) {
     f = tf.customGrad(((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -44,6 +73,7 @@ const rmsNormCache = new Map<number, (x: tf.Tensor, w: tf.Tensor) => tf.Tensor>(
 
 /** Gemma's RMSNorm over the last axis: x/√(mean(x²) + eps)·(1 + w). */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps = 1e-6): tf.Tensor {
+  if (hasNativeNorm()) return nativeNorm(x, w.add(1), undefined, eps);
   let f = rmsNormCache.get(eps);
   if (!f) {
     f = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
+import { loadNativeBlas, setNativeBlasEnabled } from '../../src/backend/native-blas';
+import { hasNativeNorm } from '../../src/backend/native-elementwise';
 import { layerNorm, rmsNorm } from '../../src/nn/norms';
 import { Rng } from '../../src/util/rng';
 
@@ -17,11 +19,19 @@ function maxAbs(a: tf.Tensor, b: tf.Tensor): number {
 
 describe('nn/norms: LayerNorm and RMSNorm with closed-form gradients', () => {
   after(async () => {
+    setNativeBlasEnabled(true);
     await switchBackend('wasm');
   });
-  for (const backend of ['cpu', 'wasm'] as const) {
-    it(`${backend}: values and gradients (x, scale, shift) equal autograd of the plain forward`, async () => {
+  // wasm runs the fused native kernels when the addon is built, the closed forms with it turned off.
+  for (const path of ['cpu', 'wasm', 'wasm without the addon'] as const) {
+    it(`${path}: values and gradients (x, scale, shift) equal autograd of the plain forward`, async function () {
+      const backend = path === 'cpu' ? 'cpu' : 'wasm';
       await switchBackend(backend);
+      if (path === 'wasm') {
+        if (!loadNativeBlas()) this.skip();
+        assert.ok(hasNativeNorm(), 'the fused native norms should be in use');
+      }
+      setNativeBlasEnabled(path !== 'wasm without the addon');
       const rng = new Rng(4);
       const shape = [3, 5, 16];
       const x = tf.tensor(rng.normals(3 * 5 * 16).map((v) => 2 * v + 0.5), shape);
@@ -41,6 +51,7 @@ describe('nn/norms: LayerNorm and RMSNorm with closed-form gradients', () => {
       const rmsPlain = tf.grads((a: tf.Tensor, c: tf.Tensor) => plainRmsNorm(a, c, 1e-6).mul(dy).sum())([x, w]);
       assert.ok(maxAbs(rmsNorm(x, w), plainRmsNorm(x, w, 1e-6)) < 1e-5, 'rms norm values');
       rmsOurs.forEach((t, i) => assert.ok(maxAbs(t, rmsPlain[i]) < 2e-5, `rms norm gradient ${i}: ${maxAbs(t, rmsPlain[i])}`));
+      setNativeBlasEnabled(true);
     });
   }
 
