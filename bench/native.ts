@@ -1,16 +1,16 @@
 /**
  * `npm run bench -- native [--rounds R] [--steps N] [--drift N]`: the grounding-model training step (small preset, as in
- * bench/peer.ts) with matrix products on XNNPACK (plain wasm) and on OpenBLAS through the native addon at 1 and 2
- * threads, alternating within each round, medians. Also checks that both paths give the same losses over
- * `--drift N` steps (default 100) from the same weights.
- * Writes bench/results/native.json.
+ * bench/peer.ts) on wasm alone (XNNPACK products, stock element-wise kernels), with the native addon's built-in
+ * kernels, and with OpenBLAS products at 1 and 2 threads where it loads; alternating within each round, medians.
+ * Also checks that every native path gives the wasm-only losses over `--drift N` steps (default 100) from the same
+ * weights. Writes bench/results/native.json.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
-import { activeNativeBlas, loadNativeBlas, nativeBlasReason, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { activeNativeBlas, loadNativeBlas, nativeBlasReason, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { exportSetup, makeStep } from './peer';
 import { intArg, median, printTable, writeResults } from './util';
 
@@ -24,21 +24,29 @@ export async function run(args: string[]): Promise<void> {
   if (backend.name !== 'wasm' || !loadNativeBlas()) {
     throw new Error(`the native path is not available here: ${nativeBlasReason() ?? `backend is ${backend.name}`}`);
   }
-  const native = activeNativeBlas()!;
-  const variants = [
-    { label: 'wasm (XNNPACK)', native: false, threads: 1 },
-    { label: 'wasm + OpenBLAS, 1 thread', native: true, threads: 1 },
-    { label: 'wasm + OpenBLAS, 2 threads', native: true, threads: 2 },
+  const defaultKernel = loadNativeBlas()!.library === 'built-in' ? 'builtin' : 'openblas';
+  const hasOpenBlas = selectNativeKernel('openblas') !== null;
+  type Variant = { label: string; native: boolean; kernel: 'builtin' | 'openblas'; threads: number };
+  const variants: Variant[] = [
+    { label: 'wasm only (XNNPACK)', native: false, kernel: 'builtin', threads: 1 },
+    { label: 'wasm + addon (built-in kernels)', native: true, kernel: 'builtin', threads: 1 },
+    ...(hasOpenBlas
+      ? ([
+          { label: 'wasm + addon + OpenBLAS, 1 thread', native: true, kernel: 'openblas', threads: 1 },
+          { label: 'wasm + addon + OpenBLAS, 2 threads', native: true, kernel: 'openblas', threads: 2 },
+        ] as Variant[])
+      : []),
   ];
-  const use = (v: (typeof variants)[number]) => {
+  const use = (v: Variant) => {
     setNativeBlasEnabled(v.native);
-    native.setThreads(v.threads);
+    if (v.native) selectNativeKernel(v.kernel);
+    if (v.native && v.kernel === 'openblas') activeNativeBlas()!.setThreads(v.threads);
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-native-'));
   try {
-    // No numerical drift: same-seed losses on both paths over `driftSteps` steps from the same initial weights.
+    // No numerical drift: same-seed losses on every path over `driftSteps` steps from the same initial weights.
     const losses: Record<string, number[]> = {};
-    for (const v of [variants[0], variants[1]]) {
+    for (const v of variants.slice(0, hasOpenBlas ? 3 : 2)) {
       use(v);
       const s = exportSetup(dir);
       const st = makeStep(s);
@@ -47,8 +55,12 @@ export async function run(args: string[]): Promise<void> {
       s.model.dispose();
       tf.dispose(Object.values(s.batch));
     }
-    const maxDiff = Math.max(...losses[variants[0].label].map((l, i) => Math.abs(l - losses[variants[1].label][i])));
-    console.log(`losses over ${driftSteps} steps, XNNPACK vs OpenBLAS: max |Δ| = ${maxDiff.toExponential(2)} (first ${losses[variants[0].label][0].toFixed(4)}, last ${losses[variants[0].label][driftSteps - 1].toFixed(4)})`);
+    const reference = losses[variants[0].label];
+    const drift: Record<string, number> = {};
+    for (const [label, ls] of Object.entries(losses).slice(1)) {
+      drift[label] = Math.max(...reference.map((l, i) => Math.abs(l - ls[i])));
+      console.log(`losses over ${driftSteps} steps, ${label} vs wasm only: max |Δ| = ${drift[label].toExponential(2)} (first ${reference[0].toFixed(4)}, last ${reference[driftSteps - 1].toFixed(4)})`);
+    }
 
     const s = exportSetup(dir);
     const st = makeStep(s);
@@ -66,10 +78,12 @@ export async function run(args: string[]): Promise<void> {
       }
       console.error(`round ${r + 1}/${rounds}: ${variants.map((v) => `${v.label} ${rate[v.label][r].toFixed(2)}`).join(', ')} steps/s`);
     }
-    use({ label: '', native: true, threads: 1 });
+    setNativeBlasEnabled(true);
+    selectNativeKernel(defaultKernel);
+    activeNativeBlas()!.setThreads(1);
     const base = median(rate[variants[0].label]);
     printTable(variants.map((v) => ({ path: v.label, 'steps/s (median)': median(rate[v.label]), speedup: median(rate[v.label]) / base })));
-    const file = writeResults('native', { backend: describeBackend(backend), rounds, steps, driftSteps, maxLossDiff: maxDiff, lossesXnnpack: losses[variants[0].label], lossesOpenBlas: losses[variants[1].label], stepsPerSecond: rate });
+    const file = writeResults('native', { backend: describeBackend(backend), rounds, steps, driftSteps, maxLossDiff: drift, losses, stepsPerSecond: rate });
     console.log(`wrote ${file}`);
     st.dispose();
     s.model.dispose();

@@ -13,8 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../src/backend';
-import { getPreset } from '../src/experiments/presets';
+import { describeBackend, initBackend, type BackendName } from '../src/backend';
 import { DataParallelTrainer, groundingBatchFields, groundingReplicaSpec, type HostArray } from '../src/train/data-parallel';
 import { exportSetup, LR, makeStep } from './peer';
 import { intArg, median, printTable, writeResults } from './util';
@@ -51,6 +50,26 @@ async function timed(fn: () => Promise<void> | void): Promise<{ seconds: number;
   return { seconds, othersCores: b0 === null || b1 === null ? null : Math.max(0, (b1 - b0 - ours) / seconds) };
 }
 
+/** A W-worker data-parallel step from the setup's current weights and fixed batch (as bench peer times it). */
+export async function createParallelStep(setup: ReturnType<typeof exportSetup>, workers: number, backendName: BackendName): Promise<{ step: () => Promise<number>; trainer: DataParallelTrainer }> {
+  const { model, batch } = setup;
+  const cfg = model.config;
+  const B = batch.images.shape[0];
+  const host: Record<string, HostArray> = {
+    images: batch.images.dataSync() as Float32Array, trajectories: batch.trajectories.dataSync() as Float32Array,
+    trajectoryMask: batch.trajectoryMask.dataSync() as Float32Array, ids: batch.ids.dataSync() as Int32Array, textMask: batch.textMask.dataSync() as Float32Array,
+  };
+  const initial = new Map([...model.params].map(([n, v]) => [n, v.clone()] as [string, tf.Tensor]));
+  try {
+    const trainer = await DataParallelTrainer.create({
+      workers, replica: groundingReplicaSpec({ config: cfg, seed: 0 }), batch: groundingBatchFields(cfg, B), clipNorm: 0, weights: initial, backend: backendName,
+    });
+    return { trainer, step: async () => (await trainer.step(host, LR)).loss };
+  } finally {
+    tf.dispose([...initial.values()]);
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string, def: number) => intArg(args, name, def);
   const rounds = opt('--rounds', 5);
@@ -63,26 +82,17 @@ export async function run(args: string[]): Promise<void> {
   try {
     const setup = exportSetup(dir);
     const { model, batch } = setup;
-    const cfg = model.config;
     const B = batch.images.shape[0];
-    const initial = new Map([...model.params].map(([n, v]) => [n, v.clone()] as [string, tf.Tensor]));
-    const host: Record<string, HostArray> = {
-      images: batch.images.dataSync() as Float32Array, trajectories: batch.trajectories.dataSync() as Float32Array,
-      trajectoryMask: batch.trajectoryMask.dataSync() as Float32Array, ids: batch.ids.dataSync() as Int32Array, textMask: batch.textMask.dataSync() as Float32Array,
-    };
-
     // ---- one process: bench/peer.ts's step (loss, gradients, AdamW; no clipping, constant lr)
     const singleStep = makeStep(setup);
     const single = singleStep.step;
 
     // ---- W workers from the same weights; the batch is written into shared memory every step, as training would
     const t0 = Date.now();
-    dp = await DataParallelTrainer.create({
-      workers, replica: groundingReplicaSpec({ config: cfg, seed: 0 }), batch: groundingBatchFields(cfg, B), clipNorm: 0, weights: initial, backend: backend.name,
-    });
+    const created = await createParallelStep(setup, workers, backend.name);
+    dp = created.trainer;
     const startSeconds = (Date.now() - t0) / 1000;
-    tf.dispose([...initial.values()]);
-    const parallel = async (): Promise<number> => (await dp!.step(host, LR)).loss;
+    const parallel = created.step;
 
     const lossSingle: number[] = [];
     const lossParallel: number[] = [];

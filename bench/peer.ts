@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- peer [--rounds R] [--steps N] [--grounding-only]`: our training steps against the same steps in
+ * `npm run bench -- peer [--rounds R] [--steps N] [--grounding-only] [--no-workers]`: our training steps against the same steps in
  * PyTorch on this CPU, at the small preset's sizes: the grounding model's (bench/peer/grounding.py; batch 48, 64×64
  * images, 32-step trajectories), then the planner's SFT and SimPO steps (bench/peer/planner.ts + planner.py).
  *
  * 1. Export: the model's initial weights and one fixed batch as safetensors, plus the config and optimiser settings.
  * 2. Parity: 5 AdamW steps on that batch here and in PyTorch; the losses must agree to 1e-4, or the comparison is void.
- * 3. Speed: A B A B … per round: each of our variants (plain wasm; wasm + OpenBLAS at 1 and 2 threads when the native
- *    path loads), then PyTorch with 2 threads, then with 1 thread; R rounds of N timed steps after warm-up, medians.
+ * 3. Speed: A B A B … per round: each of our variants (wasm only; wasm + the addon's built-in kernels; + OpenBLAS at
+ *    1 and 2 threads when it loads; for the grounding step also two data-parallel workers, unless --no-workers), then
+ *    PyTorch with 2 threads, then with 1 thread; R rounds of N timed steps after warm-up, medians.
  *    The batch is fixed and already in memory on both sides, so only the step is timed. PyTorch runs with the fair
  *    settings of stack.md (OpenBLAS, its AVX-512 kernels, malloc thresholds) and single-threaded OpenBLAS under
  *    torch's own threads (nesting both oversubscribes the cores).
@@ -27,6 +28,7 @@ import { symmetricInfoNCE } from '../src/train/losses';
 import { AdamW, DEFAULT_ADAMW } from '../src/train/optim';
 import { Rng } from '../src/util/rng';
 import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { createParallelStep } from './parallel';
 import { printPlannerPeer, runPlannerPeer } from './peer/planner';
 import { defaultTorchRun, ensureTorch, FAIR_PEER_ENV, TORCH_PEERS, torchVersion, type OursVariant } from './peer/torch';
 import { intArg, median, printTable, writeResults } from './util';
@@ -139,6 +141,26 @@ function oursVariants(): OursVariant[] {
   return [plain, builtin, withBlas(1), withBlas(2)];
 }
 
+/**
+ * Two data-parallel worker threads (src/train/data-parallel.ts, one per core; exact InfoNCE over the whole batch), on
+ * the addon's built-in kernels and on OpenBLAS (1 thread per worker) where it loads. The addon's choice of product
+ * library is process-wide, so switching it here switches the workers too.
+ */
+function parallelVariants(): OursVariant[] {
+  if (!loadNativeBlas()) return [];
+  const out: OursVariant[] = [{ label: 'ours, 2 data-parallel workers, addon (built-in kernels)', use: () => selectNativeKernel('builtin') }];
+  if (selectNativeKernel('openblas')) {
+    out.push({
+      label: 'ours, 2 data-parallel workers, addon + OpenBLAS (1 thread each)',
+      use: () => {
+        selectNativeKernel('openblas');
+        activeNativeBlas()?.setThreads(1);
+      },
+    });
+  }
+  return out;
+}
+
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string, def: number) => intArg(args, name, def);
   const rounds = opt('--rounds', 3);
@@ -167,18 +189,28 @@ export async function run(args: string[]): Promise<void> {
     // ---- speed, alternating
     const defaultKernel = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
     const variants = oursVariants();
+    const withWorkers = args.includes('--no-workers') ? [] : parallelVariants();
     const timed = exportSetup(dir);
     const timedStep = makeStep(timed);
     const step = timedStep.step;
     for (let i = 0; i < 3; i++) step();
     const peers = TORCH_PEERS;
-    const rate: Record<string, number[]> = Object.fromEntries([...variants.map((v) => v.label), ...peers.map((p) => p.label)].map((k) => [k, [] as number[]]));
+    // Data-parallel workers (grounding only), from the timed setup's weights, before any timed step.
+    const parallel = withWorkers.length ? await createParallelStep(timed, 2, backend.name) : null;
+    const rate: Record<string, number[]> = Object.fromEntries([...variants.map((v) => v.label), ...withWorkers.map((v) => v.label), ...peers.map((p) => p.label)].map((k) => [k, [] as number[]]));
     for (let r = 0; r < rounds; r++) {
       for (const v of variants) {
         v.use();
         step(); // one untimed step after a switch
         const t0 = process.hrtime.bigint();
         for (let i = 0; i < steps; i++) step();
+        rate[v.label].push(steps / (Number(process.hrtime.bigint() - t0) / 1e9));
+      }
+      for (const v of parallel ? withWorkers : []) {
+        v.use();
+        await parallel!.step(); // one untimed step after a switch
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < steps; i++) await parallel!.step();
         rate[v.label].push(steps / (Number(process.hrtime.bigint() - t0) / 1e9));
       }
       for (const p of peers) {
@@ -188,6 +220,7 @@ export async function run(args: string[]): Promise<void> {
       console.error(`round ${r + 1}/${rounds}: ${Object.entries(rate).map(([k, v]) => `${k} ${v[r].toFixed(2)}`).join(', ')} steps/s`);
     }
     timedStep.dispose();
+    await parallel?.trainer.dispose();
     timed.model.dispose();
     const med = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, median(v)]));
     const torch2 = med['PyTorch, 2 threads'];
@@ -206,7 +239,7 @@ export async function run(args: string[]): Promise<void> {
       backend: backend.name, backendVersion: backend.version, nativeBlas: backend.nativeBlas ?? null, nativeBlasReason: nativeBlasReason(),
       torch: torchVersion(), peerEnvironment: FAIR_PEER_ENV, rounds, steps,
       parity: { steps: PARITY_STEPS, ours, pytorch: theirs, maxAbsDiff: maxDiff },
-      grounding: { stepsPerSecond: rate, median: med, ratioTo2Threads: Object.fromEntries(variants.map((v) => [v.label, med[v.label] / torch2])), ratioTo1Thread: Object.fromEntries(variants.map((v) => [v.label, med[v.label] / med['PyTorch, 1 thread']])), peers },
+      grounding: { stepsPerSecond: rate, median: med, ratioTo2Threads: Object.fromEntries([...variants, ...withWorkers].map((v) => [v.label, med[v.label] / torch2])), ratioTo1Thread: Object.fromEntries([...variants, ...withWorkers].map((v) => [v.label, med[v.label] / med['PyTorch, 1 thread']])), peers },
       planner,
     });
     console.log(`wrote ${file}`);
