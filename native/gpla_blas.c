@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <node_api.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,11 +141,13 @@ static napi_value load(napi_env env, napi_callback_info info) {
   }
   /* OpenBLAS picks its AVX2 kernels on CPUs it does not know (e.g. Zen 5) even when AVX-512 is there; its
    * SkylakeX kernels are faster on them. Only where the CPU has AVX-512 and the user did not choose. */
+#if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (!getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
     setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
   }
+#endif
   uint32_t n = 0;
   CHECK(env, napi_get_array_length(env, argv[0], &n));
   char reasons[2048] = "";
