@@ -116,20 +116,22 @@ const torchRun = (dir: string, args: string[], threads: number, blasThreads = 1)
 
 /**
  * Our variants: wasm alone (XNNPACK, as without a C compiler) always; wasm + the addon's built-in kernels (what a plain
- * `npm install` with a C compiler gives) when the addon is built; + OpenBLAS (1 and 2 threads) when it loads.
+ * `npm install` with a C compiler gives) at 1 and 2 threads (GPLA_BLAS_THREADS) when the addon is built; + OpenBLAS
+ * (1 and 2 threads) when it loads. With 2 threads the addon's own kernels also split their work with a helper thread.
  */
 function oursVariants(): OursVariant[] {
   const plain: OursVariant = { label: 'ours, wasm only', use: () => setNativeBlasEnabled(false) };
   if (!loadNativeBlas()) return [plain];
-  const builtin: OursVariant = {
-    label: 'ours, wasm + addon (built-in kernels)',
+  const builtin = (threads: number): OursVariant => ({
+    label: `ours, wasm + addon (built-in kernels), ${threads} thread${threads > 1 ? 's' : ''}`,
     use: () => {
       setNativeBlasEnabled(true);
       selectNativeKernel('builtin');
+      activeNativeBlas()!.setThreads(threads);
     },
-  };
+  });
   const openBlas = selectNativeKernel('openblas');
-  if (!openBlas) return [plain, builtin];
+  if (!openBlas) return [plain, builtin(1), builtin(2)];
   const withBlas = (threads: number): OursVariant => ({
     label: `ours, wasm + addon + OpenBLAS ${threads} thread${threads > 1 ? 's' : ''}`,
     use: () => {
@@ -138,7 +140,7 @@ function oursVariants(): OursVariant[] {
       activeNativeBlas()!.setThreads(threads);
     },
   });
-  return [plain, builtin, withBlas(1), withBlas(2)];
+  return [plain, builtin(1), builtin(2), withBlas(1), withBlas(2)];
 }
 
 /**
@@ -148,7 +150,15 @@ function oursVariants(): OursVariant[] {
  */
 function parallelVariants(): OursVariant[] {
   if (!loadNativeBlas()) return [];
-  const out: OursVariant[] = [{ label: 'ours, 2 data-parallel workers, addon (built-in kernels)', use: () => selectNativeKernel('builtin') }];
+  const out: OursVariant[] = [
+    {
+      label: 'ours, 2 data-parallel workers, addon (built-in kernels)',
+      use: () => {
+        selectNativeKernel('builtin');
+        activeNativeBlas()?.setThreads(1);
+      },
+    },
+  ];
   if (selectNativeKernel('openblas')) {
     out.push({
       label: 'ours, 2 data-parallel workers, addon + OpenBLAS (1 thread each)',

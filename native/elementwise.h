@@ -107,7 +107,8 @@ static void ew_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) 
 
 /* out = x transposed by perm (rank ≤ 8, 4-byte elements): the trailing axes that stay in place are one contiguous
  * block copied with memcpy; an odometer walks the output's other axes. */
-static void ew_transpose(const float *x, float *out, int rank, const int64_t *shape, const int64_t *perm) {
+static void ew_transpose(const float *x, float *out, int rank, const int64_t *shape, const int64_t *perm, int part,
+                         int parts) {
   int64_t in_stride[8], dims[8], src_stride[8];
   int64_t s = 1;
   for (int i = rank - 1; i >= 0; i--) {
@@ -124,9 +125,18 @@ static void ew_transpose(const float *x, float *out, int rank, const int64_t *sh
     dims[i] = shape[perm[i]];
     src_stride[i] = in_stride[perm[i]];
   }
+  /* this part's range of output blocks; the odometer starts at the first one */
+  int64_t blo, bhi;
+  pool_split(total / inner, part, parts, 1, &blo, &bhi);
   int64_t idx[8] = {0};
   int64_t src = 0;
-  for (int64_t o = 0; o < total; o += inner) {
+  int64_t q = blo;
+  for (int i = keep - 1; i >= 0; i--) {
+    idx[i] = q % dims[i];
+    q /= dims[i];
+    src += idx[i] * src_stride[i];
+  }
+  for (int64_t o = blo * inner; o < bhi * inner; o += inner) {
     if (inner == 1) out[o] = x[src];
     else memcpy(out + o, x + src, (size_t)inner * sizeof(float));
     for (int i = keep - 1; i >= 0; i--) {

@@ -11,7 +11,7 @@
  * API (all offsets are BYTE offsets into `heap`, all strides are in floats):
  *   load(candidates: string[]) -> { library, threads, coretype }   (throws, with each candidate's error, when none loads)
  *   useBuiltin() -> { library: "built-in", threads: 1, coretype }   (the built-in kernel; coretype names its ISA)
- *   setThreads(n)
+ *   setThreads(n)   OpenBLAS's threads, and 2 or more turns on the helper thread of thread_pool.h for the rest
  *   sgemm(heap, transA, transB, M, N, K, aOff, bOff, cOff, batch, strideA, strideB, strideC, beta)
  *     C_i = op(A_i)·op(B_i) + beta·C_i for i < batch, row-major; op(A_i) is M×K, op(B_i) is K×N, C_i is M×N.
  *     A stride of 0 broadcasts that operand over the batch.
@@ -82,6 +82,7 @@ typedef int (*gemm_fn)(int transA, int transB, int M, int N, int K, const float 
 #undef VW
 #undef MR
 
+#include "thread_pool.h"
 #include "elementwise.h"
 
 static gemm_fn builtin_gemm = NULL;
@@ -119,7 +120,7 @@ static napi_value make_info(napi_env env) {
   napi_value obj, lib, threads, core;
   CHECK(env, napi_create_object(env, &obj));
   CHECK(env, napi_create_string_utf8(env, loaded_library, NAPI_AUTO_LENGTH, &lib));
-  CHECK(env, napi_create_int32(env, cblas_sgemm_ptr && get_threads_ptr ? get_threads_ptr() : 1, &threads));
+  CHECK(env, napi_create_int32(env, cblas_sgemm_ptr && get_threads_ptr ? get_threads_ptr() : pool_threads, &threads));
   const char *corename = cblas_sgemm_ptr ? (get_corename_ptr ? get_corename_ptr() : "unknown") : builtin_isa;
   CHECK(env, napi_create_string_utf8(env, corename ? corename : "unknown", NAPI_AUTO_LENGTH, &core));
   CHECK(env, napi_set_named_property(env, obj, "library", lib));
@@ -203,7 +204,41 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (cblas_sgemm_ptr && set_threads_ptr) set_threads_ptr(n);
+  pool_set_threads(n);
   return make_info(env);
+}
+
+struct gemm_ctx {
+  int ta, tb, M, N, K;
+  const float *A;
+  int lda;
+  const float *B;
+  int ldb;
+  float beta;
+  float *C;
+  int ldc;
+  int64_t batch, sA, sB, sC;
+  int failed;
+};
+
+/* The built-in product's halves: batched products split the batch, single ones their columns (NR-aligned). Each
+ * thread packs into its own (thread-local) buffers. */
+static void gemm_task(void *p, int part, int parts) {
+  struct gemm_ctx *c = p;
+  int64_t lo, hi;
+  if (c->batch >= 2) {
+    pool_split(c->batch, part, parts, 1, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++)
+      if (builtin_gemm(c->ta, c->tb, c->M, c->N, c->K, c->A + i * c->sA, c->lda, c->B + i * c->sB, c->ldb, c->beta,
+                       c->C + i * c->sC, c->ldc))
+        c->failed = 1;
+    return;
+  }
+  pool_split(c->N, part, parts, 32, &lo, &hi);
+  if (hi <= lo) return;
+  const float *B = c->tb ? c->B + lo * c->ldb : c->B + lo;
+  if (builtin_gemm(c->ta, c->tb, c->M, (int)(hi - lo), c->K, c->A, c->lda, B, c->ldb, c->beta, c->C + lo, c->ldc))
+    c->failed = 1;
 }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
@@ -253,11 +288,11 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   float *C = (float *)((char *)data + cOff);
   const int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N, ldc = (int)N;
   if (!cblas_sgemm_ptr) {
-    for (int64_t i = 0; i < batch; i++) {
-      if (builtin_gemm(ta, tb, (int)M, (int)N, (int)K, A + i * sA, lda, B + i * sB, ldb, (float)beta, C + i * sC, ldc)) {
-        napi_throw_error(env, NULL, "gpla_blas.sgemm: out of memory for the packing buffers");
-        return NULL;
-      }
+    struct gemm_ctx ctx = {ta, tb, (int)M, (int)N, (int)K, A, lda, B, ldb, (float)beta, C, ldc, batch, sA, sB, sC, 0};
+    pool_run(gemm_task, &ctx, batch * M * N * K / 16);
+    if (ctx.failed) {
+      napi_throw_error(env, NULL, "gpla_blas.sgemm: out of memory for the packing buffers");
+      return NULL;
     }
     return NULL;
   }
@@ -288,6 +323,100 @@ static bool in_heap(int64_t off, int64_t count, size_t bytes) {
   return off >= 0 && count >= 0 && !(off & 3) && off + 4 * count <= (int64_t)bytes;
 }
 
+/* ---- the kernels' halves for the thread pool (thread_pool.h) */
+struct binary_ctx {
+  int op;
+  const float *a;
+  int ak;
+  const float *b;
+  int bk;
+  float *out;
+  int64_t R, C;
+};
+
+/* Splits rows, or the columns of a single row; each operand's pointer moves by what its kind spans. */
+static void binary_task(void *p, int part, int parts) {
+  const struct binary_ctx *c = p;
+  int64_t lo, hi;
+  if (c->R >= 2) {
+    pool_split(c->R, part, parts, 1, &lo, &hi);
+    const int64_t da = c->ak == EW_FULL ? lo * c->C : c->ak == EW_COL ? lo : 0;
+    const int64_t db = c->bk == EW_FULL ? lo * c->C : c->bk == EW_COL ? lo : 0;
+    ew_binary(c->op, c->a + da, c->ak, c->b + db, c->bk, c->out + lo * c->C, hi - lo, c->C);
+  } else {
+    pool_split(c->C, part, parts, 16, &lo, &hi);
+    const int64_t da = c->ak == EW_FULL || c->ak == EW_ROW ? lo : 0, db = c->bk == EW_FULL || c->bk == EW_ROW ? lo : 0;
+    ew_binary(c->op, c->a + da, c->ak, c->b + db, c->bk, c->out + lo, c->R, hi - lo);
+  }
+}
+
+struct adamw_ctx {
+  const float *p, *m, *v, *g;
+  float *po, *mo, *vo;
+  int64_t n;
+  double h[8];
+};
+
+static void adamw_task(void *p, int part, int parts) {
+  const struct adamw_ctx *c = p;
+  int64_t lo, hi;
+  pool_split(c->n, part, parts, 16, &lo, &hi);
+  ew_adamw(c->p + lo, c->m + lo, c->v + lo, c->g + lo, c->po + lo, c->mo + lo, c->vo + lo, hi - lo, c->h[0], c->h[1],
+           c->h[2], c->h[3], c->h[4], c->h[5], c->h[6], c->h[7]);
+}
+
+struct gelu_ctx {
+  const float *x, *dy;
+  float *out;
+  int64_t n;
+  int backward;
+};
+
+static void gelu_task(void *p, int part, int parts) {
+  const struct gelu_ctx *c = p;
+  int64_t lo, hi;
+  pool_split(c->n, part, parts, 16, &lo, &hi);
+  if (c->backward) ew_gelu_grad(c->x + lo, c->dy + lo, c->out + lo, hi - lo);
+  else ew_gelu(c->x + lo, c->out + lo, hi - lo);
+}
+
+struct transpose_ctx {
+  const float *x;
+  float *out;
+  int rank;
+  const int64_t *shape, *perm;
+};
+
+static void transpose_task(void *p, int part, int parts) {
+  const struct transpose_ctx *c = p;
+  ew_transpose(c->x, c->out, c->rank, c->shape, c->perm, part, parts);
+}
+
+struct norm_ctx {
+  const float *x, *g, *b, *dy, *xhat, *r;
+  float *y, *xhat_out, *r_out, *dx, *dg, *db, *dg2, *db2;
+  int64_t rows, D;
+  double eps;
+  int rms;
+};
+
+static void norm_forward_task(void *p, int part, int parts) {
+  const struct norm_ctx *c = p;
+  int64_t lo, hi;
+  pool_split(c->rows, part, parts, 1, &lo, &hi);
+  ew_norm_forward(c->x + lo * c->D, c->g, c->b, c->y + lo * c->D, c->xhat_out + lo * c->D, c->r_out + lo, hi - lo, c->D,
+                  c->eps, c->rms);
+}
+
+/* The second half sums its dg, db into its own buffers; the caller adds them after both halves finish. */
+static void norm_backward_task(void *p, int part, int parts) {
+  const struct norm_ctx *c = p;
+  int64_t lo, hi;
+  pool_split(c->rows, part, parts, 1, &lo, &hi);
+  ew_norm_backward(c->dy + lo * c->D, c->xhat + lo * c->D, c->r + lo, c->g, c->dx + lo * c->D, part ? c->dg2 : c->dg,
+                   part ? (c->db ? c->db2 : NULL) : c->db, hi - lo, c->D, c->rms);
+}
+
 static napi_value binary(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
@@ -308,8 +437,9 @@ static napi_value binary(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.binary: bad operation, kinds, sizes or offsets");
     return NULL;
   }
-  ew_binary((int)op, (const float *)(heap + aOff), (int)ak, (const float *)(heap + bOff), (int)bk, (float *)(heap + oOff),
-            R, C);
+  struct binary_ctx ctx = {(int)op, (const float *)(heap + aOff), (int)ak, (const float *)(heap + bOff), (int)bk,
+                           (float *)(heap + oOff), R, C};
+  pool_run(binary_task, &ctx, R * C);
   return NULL;
 }
 
@@ -335,9 +465,10 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  ew_adamw((const float *)(heap + off[0]), (const float *)(heap + off[1]), (const float *)(heap + off[2]),
-           (const float *)(heap + off[3]), (float *)(heap + off[4]), (float *)(heap + off[5]), (float *)(heap + off[6]), n,
-           h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+  struct adamw_ctx ctx = {(const float *)(heap + off[0]), (const float *)(heap + off[1]), (const float *)(heap + off[2]),
+                          (const float *)(heap + off[3]), (float *)(heap + off[4]), (float *)(heap + off[5]),
+                          (float *)(heap + off[6]), n, {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]}};
+  pool_run(adamw_task, &ctx, n);
   return NULL;
 }
 
@@ -361,10 +492,9 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.gelu: bad size or offsets");
     return NULL;
   }
-  if (backward)
-    ew_gelu_grad((const float *)(heap + xOff), (const float *)(heap + dyOff), (float *)(heap + oOff), n);
-  else
-    ew_gelu((const float *)(heap + xOff), (float *)(heap + oOff), n);
+  struct gelu_ctx ctx = {(const float *)(heap + xOff), backward ? (const float *)(heap + dyOff) : NULL,
+                         (float *)(heap + oOff), n, backward};
+  pool_run(gelu_task, &ctx, n);
   return NULL;
 }
 
@@ -407,7 +537,8 @@ static napi_value transpose(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.transpose: bad offsets");
     return NULL;
   }
-  ew_transpose((const float *)(heap + xOff), (float *)(heap + oOff), (int)rank, shape, perm);
+  struct transpose_ctx ctx = {(const float *)(heap + xOff), (float *)(heap + oOff), (int)rank, shape, perm};
+  pool_run(transpose_task, &ctx, total);
   return NULL;
 }
 
@@ -439,9 +570,11 @@ static napi_value norm_forward(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.normForward: bad sizes or offsets");
     return NULL;
   }
-  ew_norm_forward((const float *)(heap + xOff), (const float *)(heap + gOff),
-                  bOff == -1 ? NULL : (const float *)(heap + bOff), (float *)(heap + yOff), (float *)(heap + hOff),
-                  (float *)(heap + rOff), rows, D, eps, rms);
+  struct norm_ctx ctx = {.x = (const float *)(heap + xOff), .g = (const float *)(heap + gOff),
+                         .b = bOff == -1 ? NULL : (const float *)(heap + bOff), .y = (float *)(heap + yOff),
+                         .xhat_out = (float *)(heap + hOff), .r_out = (float *)(heap + rOff), .rows = rows, .D = D,
+                         .eps = eps, .rms = rms};
+  pool_run(norm_forward_task, &ctx, rows * D);
   return NULL;
 }
 
@@ -466,9 +599,22 @@ static napi_value norm_backward(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.normBackward: bad sizes or offsets");
     return NULL;
   }
-  ew_norm_backward((const float *)(heap + dyOff), (const float *)(heap + hOff), (const float *)(heap + rOff),
-                   (const float *)(heap + gOff), (float *)(heap + dxOff), (float *)(heap + dgOff),
-                   dbOff == -1 ? NULL : (float *)(heap + dbOff), rows, D, rms);
+  float *scratch = malloc(sizeof(float) * 2 * (size_t)D);
+  if (!scratch) {
+    napi_throw_error(env, NULL, "gpla_blas.normBackward: out of memory");
+    return NULL;
+  }
+  struct norm_ctx ctx = {.dy = (const float *)(heap + dyOff), .xhat = (const float *)(heap + hOff),
+                         .r = (const float *)(heap + rOff), .g = (const float *)(heap + gOff), .dx = (float *)(heap + dxOff),
+                         .dg = (float *)(heap + dgOff), .db = dbOff == -1 ? NULL : (float *)(heap + dbOff),
+                         .dg2 = scratch, .db2 = scratch + D, .rows = rows, .D = D, .rms = rms};
+  for (int64_t j = 0; j < 2 * D; j++) scratch[j] = 0.0f; /* stays zero when the helper takes no part */
+  pool_run(norm_backward_task, &ctx, rows * D);
+  for (int64_t j = 0; j < D; j++) {
+    ctx.dg[j] += ctx.dg2[j];
+    if (ctx.db) ctx.db[j] += ctx.db2[j];
+  }
+  free(scratch);
   return NULL;
 }
 

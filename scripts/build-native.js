@@ -32,7 +32,7 @@ function main() {
   const include = nodeIncludeDir();
   if (!include) return console.log("gpla: native addon not built: Node's headers (node_api.h) not found; the wasm path will be used");
   const cc = process.env.CC || 'cc';
-  const args = ['-O3', '-fno-trapping-math', '-fno-math-errno', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=gpla_blas', `-I${include}`, src, '-o', out, '-ldl'];
+  const args = ['-O3', '-fno-trapping-math', '-fno-math-errno', '-Wall', '-pthread', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=gpla_blas', `-I${include}`, src, '-o', out, '-ldl'];
   if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
   fs.mkdirSync(outDir, { recursive: true });
   const r = spawnSync(cc, args, { encoding: 'utf8' });

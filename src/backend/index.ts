@@ -190,7 +190,7 @@ export function describeBackend(info: BackendInfo): string {
       const nb = info.nativeBlas;
       lines.push(
         nb.library === 'built-in'
-          ? `matrix products: native, built-in kernel (${nb.coretype}, 1 thread)`
+          ? `matrix products: native, built-in kernel (${nb.coretype}, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`
           : `matrix products: OpenBLAS (${nb.library}, ${nb.coretype} kernels, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`,
       );
     }

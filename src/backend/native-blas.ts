@@ -41,7 +41,7 @@ export interface NativeBlas {
 export interface NativeBlasInfo {
   /** The shared library actually loaded, or "built-in" for the addon's own kernel. */
   library: string;
-  /** OpenBLAS threads per product (1 for the built-in kernel). */
+  /** Threads per call: OpenBLAS's, or the addon's own kernels' (1, or 2 with the helper thread). */
   threads: number;
   /** OpenBLAS's kernel family (SkylakeX = AVX-512), or the instruction set of the built-in kernel. */
   coretype: string;
@@ -115,7 +115,8 @@ export function loadNativeBlas(setting: string | undefined = process.env.GPLA_NA
       openBlasReason = `no OpenBLAS library loaded (install libopenblas0-pthread for faster products): ${e instanceof Error ? e.message : String(e)}`;
     }
   }
-  state = { blas, info: blas.useBuiltin() };
+  blas.useBuiltin();
+  state = { blas, info: blas.setThreads(threads) };
   return state.info;
 }
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
 import {
-  activeNativeBlas, loadNativeBlas, nativeBlasReason, openBlasMissingReason, selectNativeKernel, setNativeBlasEnabled,
+  activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, openBlasMissingReason, selectNativeKernel, setNativeBlasEnabled,
 } from '../../src/backend/native-blas';
 import { Rng } from '../../src/util/rng';
 
@@ -34,7 +34,7 @@ async function onBoth(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: F
 }
 
 /** The matrix-product paths on wasm: XNNPACK, the addon's built-in kernel, the addon over OpenBLAS. */
-const PRODUCT_PATHS = ['xnnpack', 'native built-in', 'native OpenBLAS'] as const;
+const PRODUCT_PATHS = ['xnnpack', 'native built-in', 'native built-in, 2 threads', 'native OpenBLAS'] as const;
 type ProductPath = (typeof PRODUCT_PATHS)[number];
 /** The native kernel the process loaded with (read before any switch), restored after each test. */
 const defaultNativeKernel: 'openblas' | 'builtin' = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
@@ -46,12 +46,17 @@ function useProductPath(path: ProductPath): boolean {
     return true;
   }
   setNativeBlasEnabled(true);
-  return selectNativeKernel(path === 'native built-in' ? 'builtin' : 'openblas') !== null;
+  const info = selectNativeKernel(path === 'native OpenBLAS' ? 'openblas' : 'builtin');
+  if (info) activeNativeBlas()!.setThreads(path.endsWith('2 threads') ? 2 : 1);
+  return info !== null;
 }
 
 function restoreProductPath(): void {
   setNativeBlasEnabled(true);
-  if (loadNativeBlas()) selectNativeKernel(defaultNativeKernel);
+  if (loadNativeBlas()) {
+    selectNativeKernel(defaultNativeKernel);
+    activeNativeBlas()!.setThreads(blasThreads());
+  }
 }
 
 const randn = (rng: Rng, shape: number[]) => rng.normals(shape.reduce((a, b) => a * b, 1));
@@ -76,6 +81,7 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
     { a: [300, 530], b: [530, 45], tA: false, tB: false },
     { a: [530, 300], b: [45, 530], tA: true, tB: true },
     { a: [2, 20, 33], b: [2, 33, 600], tA: false, tB: false },
+    { a: [8, 64, 40], b: [8, 50, 64], tA: true, tB: true }, // batched and large enough for two threads to split
   ];
   // Every product path: XNNPACK through the added kernel; the native addon's built-in kernel where the addon is
   // built; OpenBLAS through the addon where it loads.

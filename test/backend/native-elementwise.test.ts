@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { loadNativeBlas, setNativeBlasEnabled } from '../../src/backend/native-blas';
+import { activeNativeBlas, blasThreads, loadNativeBlas, setNativeBlasEnabled } from '../../src/backend/native-blas';
 import { foldBroadcast, hasNativeGelu, OperandKind } from '../../src/backend/native-elementwise';
 import { fusedAdamW, type AdamWKernelAttrs } from '../../src/backend/optimizer-kernels';
 import { gelu } from '../../src/nn/layers';
+import { layerNorm, rmsNorm } from '../../src/nn/norms';
 import { Rng } from '../../src/util/rng';
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -29,13 +30,17 @@ async function nativeAndCpu(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ native
   return { native, cpu: await run() };
 }
 
-describe('backend: native element-wise kernels (Add/Sub/Multiply/RealDiv, GELU, AdamW) match the cpu backend', () => {
+// With 1 thread, and with 2 (GPLA_BLAS_THREADS=2: the addon's kernels split work of ≥ 32,768 elements with a helper
+// thread; the shapes below are large enough to split).
+for (const threads of [1, 2]) describe(`backend: native element-wise kernels (binary ops, transpose, GELU, norms, AdamW) match the cpu backend, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
   before(async function () {
     await switchBackend('wasm');
     if (!loadNativeBlas()) this.skip(); // the addon is not built here: the kernels below are never used
+    assert.equal(activeNativeBlas()!.setThreads(threads).threads, threads);
   });
   after(async () => {
     setNativeBlasEnabled(true);
+    activeNativeBlas()?.setThreads(blasThreads());
     await switchBackend('wasm');
   });
 
@@ -55,6 +60,8 @@ describe('backend: native element-wise kernels (Add/Sub/Multiply/RealDiv, GELU, 
     [[48, 16, 64], [48, 16, 64]],
     [[768, 37], [37]],
     [[12, 7, 9], [12, 7, 1]],
+    [[2, 40000], [2, 1]], // two long rows: the halves split columns
+    [[1, 50000], [50000]],
     [[5, 9], []],
     [[], [5, 9]],
     [[6, 1], [1, 5]],
@@ -78,6 +85,8 @@ describe('backend: native element-wise kernels (Add/Sub/Multiply/RealDiv, GELU, 
 
   const perms: [number[], number[]][] = [
     [[6, 4, 5, 3], [0, 2, 1, 3]], // attention head split: rows of 3 move as blocks
+    [[48, 16, 4, 32], [0, 2, 1, 3]], // the grounding model's, large enough to split between threads
+    [[40, 30, 50], [2, 1, 0]],
     [[2, 3, 4, 2, 4, 3], [0, 1, 3, 2, 4, 5]], // patchify
     [[7, 9], [1, 0]], // no block: element by element
     [[3, 4, 5], [2, 0, 1]],
@@ -99,7 +108,7 @@ describe('backend: native element-wise kernels (Add/Sub/Multiply/RealDiv, GELU, 
   }
 
   it('GELU: the fused native kernels give the composite GELU value and gradient (cpu)', async () => {
-    const xs = Array.from({ length: 4001 }, (_, i) => -12 + (24 * i) / 4000);
+    const xs = Array.from({ length: 40001 }, (_, i) => -12 + (24 * i) / 40000);
     const dys = new Rng(2).normals(xs.length);
     await switchBackend('wasm');
     assert.ok(hasNativeGelu(), 'the fused GELU should be in use on wasm with the addon');
@@ -120,9 +129,31 @@ describe('backend: native element-wise kernels (Add/Sub/Multiply/RealDiv, GELU, 
     }
   });
 
+  it('LayerNorm and RMSNorm: the fused kernels give the closed forms\' values and gradients (wasm without the addon)', async () => {
+    const rng = new Rng(12);
+    const shape = [48, 24, 96];
+    const n = 48 * 24 * 96;
+    const [x, dy] = [rng.normals(n).map((v) => 2 * v + 0.3), rng.normals(n)];
+    const [g, b, w] = [rng.normals(96), rng.normals(96), rng.normals(96).map((v) => 0.2 * v)];
+    const both = () => {
+      const [xt, dyt, gt, bt, wt] = [tf.tensor(x, shape), tf.tensor(dy, shape), tf.tensor1d(g), tf.tensor1d(b), tf.tensor1d(w)];
+      const ln = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => layerNorm(a, c, d, 1e-5).mul(dyt).sum())([xt, gt, bt]);
+      const rms = tf.grads((a: tf.Tensor, c: tf.Tensor) => rmsNorm(a, c).mul(dyt).sum())([xt, wt]);
+      return [layerNorm(xt, gt, bt, 1e-5), rmsNorm(xt, wt), ...ln, ...rms].map((t) => t.dataSync() as Float32Array);
+    };
+    await switchBackend('wasm');
+    const fused = tf.tidy(both);
+    setNativeBlasEnabled(false);
+    const closed = tf.tidy(both);
+    setNativeBlasEnabled(true);
+    const names = ['layer norm', 'rms norm', 'dx (layer)', 'dg', 'db', 'dx (rms)', 'dw'];
+    // dg, db, dw sum 1,152 rows: their tolerance scales with that
+    fused.forEach((f, i) => assert.ok(maxAbsDiff(f, closed[i]) <= (i === 3 || i === 4 || i === 6 ? 2e-3 : 2e-5), `${names[i]}: max |Δ| ${maxAbsDiff(f, closed[i])}`));
+  });
+
   it('AdamW: the native update equals the fused JS update (cpu) to float32 rounding', async () => {
     const rng = new Rng(6);
-    const n = 1000;
+    const n = 40000;
     const [p, m, g] = [rng.normals(n), rng.normals(n).map((v) => 0.1 * v), rng.normals(n)];
     const v = rng.normals(n).map((x) => 0.01 * x * x);
     const attrs: AdamWKernelAttrs = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, bc1: 0.19, bc2: 0.0975, decay: 1e-5, gradScale: 0.7 };
