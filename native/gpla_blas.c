@@ -11,7 +11,8 @@
  * API (all offsets are BYTE offsets into `heap`, all strides are in floats):
  *   load(candidates: string[]) -> { library, threads, coretype }   (throws, with each candidate's error, when none loads)
  *   useBuiltin() -> { library: "built-in", threads: 1, coretype }   (the built-in kernel; coretype names its ISA)
- *   setThreads(n)   OpenBLAS's threads, and 2 or more turns on the helper thread of thread_pool.h for the rest
+ *   setThreads(n)   2 or more turns on the helper thread of thread_pool.h, which splits products (OpenBLAS itself is
+ *                   kept at one thread) and the element-wise kernels
  *   sgemm(heap, transA, transB, M, N, K, aOff, bOff, cOff, batch, strideA, strideB, strideC, beta)
  *     C_i = op(A_i)·op(B_i) + beta·C_i for i < batch, row-major; op(A_i) is M×K, op(B_i) is K×N, C_i is M×N.
  *     A stride of 0 broadcasts that operand over the batch.
@@ -120,7 +121,7 @@ static napi_value make_info(napi_env env) {
   napi_value obj, lib, threads, core;
   CHECK(env, napi_create_object(env, &obj));
   CHECK(env, napi_create_string_utf8(env, loaded_library, NAPI_AUTO_LENGTH, &lib));
-  CHECK(env, napi_create_int32(env, cblas_sgemm_ptr && get_threads_ptr ? get_threads_ptr() : pool_threads, &threads));
+  CHECK(env, napi_create_int32(env, pool_threads, &threads));
   const char *corename = cblas_sgemm_ptr ? (get_corename_ptr ? get_corename_ptr() : "unknown") : builtin_isa;
   CHECK(env, napi_create_string_utf8(env, corename ? corename : "unknown", NAPI_AUTO_LENGTH, &core));
   CHECK(env, napi_set_named_property(env, obj, "library", lib));
@@ -203,7 +204,9 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.setThreads: expected a positive integer");
     return NULL;
   }
-  if (cblas_sgemm_ptr && set_threads_ptr) set_threads_ptr(n);
+  /* OpenBLAS stays at one thread: its own pool spins after each call and fought the helper for the two cores
+   * (measured: 2 OpenBLAS threads + helper ran slower than 1); the helper splits products for both libraries. */
+  if (cblas_sgemm_ptr && set_threads_ptr) set_threads_ptr(1);
   pool_set_threads(n);
   return make_info(env);
 }
@@ -221,23 +224,34 @@ struct gemm_ctx {
   int failed;
 };
 
-/* The built-in product's halves: batched products split the batch, single ones their columns (NR-aligned). Each
- * thread packs into its own (thread-local) buffers. */
+/* One product with the library in use: OpenBLAS (single-threaded; the pool splits) or the built-in kernel. */
+static int one_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc) {
+  if (cblas_sgemm_ptr) {
+    cblas_sgemm_ptr(CBLAS_ROW_MAJOR, ta ? CBLAS_TRANS : CBLAS_NO_TRANS, tb ? CBLAS_TRANS : CBLAS_NO_TRANS, M, N, K, 1.0f,
+                    A, lda, B, ldb, beta, C, ldc);
+    return 0;
+  }
+  return builtin_gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* The product's halves: batched products split the batch, single ones their columns (32-aligned). Each thread packs
+ * into its own buffers (the built-in kernel's are thread-local; OpenBLAS locks its buffer pool). */
 static void gemm_task(void *p, int part, int parts) {
   struct gemm_ctx *c = p;
   int64_t lo, hi;
   if (c->batch >= 2) {
     pool_split(c->batch, part, parts, 1, &lo, &hi);
     for (int64_t i = lo; i < hi; i++)
-      if (builtin_gemm(c->ta, c->tb, c->M, c->N, c->K, c->A + i * c->sA, c->lda, c->B + i * c->sB, c->ldb, c->beta,
-                       c->C + i * c->sC, c->ldc))
+      if (one_gemm(c->ta, c->tb, c->M, c->N, c->K, c->A + i * c->sA, c->lda, c->B + i * c->sB, c->ldb, c->beta,
+                   c->C + i * c->sC, c->ldc))
         c->failed = 1;
     return;
   }
   pool_split(c->N, part, parts, 32, &lo, &hi);
   if (hi <= lo) return;
   const float *B = c->tb ? c->B + lo * c->ldb : c->B + lo;
-  if (builtin_gemm(c->ta, c->tb, c->M, (int)(hi - lo), c->K, c->A, c->lda, B, c->ldb, c->beta, c->C + lo, c->ldc))
+  if (one_gemm(c->ta, c->tb, c->M, (int)(hi - lo), c->K, c->A, c->lda, B, c->ldb, c->beta, c->C + lo, c->ldc))
     c->failed = 1;
 }
 
@@ -287,19 +301,9 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   const float *B = (const float *)((char *)data + bOff);
   float *C = (float *)((char *)data + cOff);
   const int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N, ldc = (int)N;
-  if (!cblas_sgemm_ptr) {
-    struct gemm_ctx ctx = {ta, tb, (int)M, (int)N, (int)K, A, lda, B, ldb, (float)beta, C, ldc, batch, sA, sB, sC, 0};
-    pool_run(gemm_task, &ctx, batch * M * N * K / 16);
-    if (ctx.failed) {
-      napi_throw_error(env, NULL, "gpla_blas.sgemm: out of memory for the packing buffers");
-      return NULL;
-    }
-    return NULL;
-  }
-  for (int64_t i = 0; i < batch; i++) {
-    cblas_sgemm_ptr(CBLAS_ROW_MAJOR, ta ? CBLAS_TRANS : CBLAS_NO_TRANS, tb ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)M,
-                    (int)N, (int)K, 1.0f, A + i * sA, lda, B + i * sB, ldb, (float)beta, C + i * sC, ldc);
-  }
+  struct gemm_ctx ctx = {ta, tb, (int)M, (int)N, (int)K, A, lda, B, ldb, (float)beta, C, ldc, batch, sA, sB, sC, 0};
+  pool_run(gemm_task, &ctx, batch * M * N * K / 16);
+  if (ctx.failed) napi_throw_error(env, NULL, "gpla_blas.sgemm: out of memory for the packing buffers");
   return NULL;
 }
 

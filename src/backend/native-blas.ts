@@ -1,13 +1,17 @@
 /**
- * The optional native matrix-product path: `native/gpla_blas.c`, a small N-API addon built at `npm install` when a C
- * compiler and Node's headers are there (scripts/build-native.js), which dlopens the system's OpenBLAS and runs
- * sgemm directly on the wasm backend's heap. With it, every BatchMatMul on `wasm` (dense layers, attention, their
- * gradients) runs in OpenBLAS instead of XNNPACK; transposes become sgemm flags instead of copies.
+ * The native path: `native/gpla_blas.c`, a small N-API addon built at `npm install` when a C compiler and Node's
+ * headers are there (scripts/build-native.js), which works directly on the wasm backend's heap. With it, every
+ * BatchMatMul on `wasm` (dense layers, attention, their gradients) runs natively instead of in XNNPACK, transposes
+ * become sgemm flags instead of copies, and the element-wise, GELU, norm and AdamW kernels of native-elementwise.ts
+ * and optimizer-kernels.ts run in the addon. The products come from the system's OpenBLAS when a library with
+ * `cblas_sgemm` loads (Debian: `apt-get install libopenblas0-pthread`), else from the addon's own kernel
+ * (native/gemm_kernel.h, AVX-512 / AVX2 / baseline picked for the CPU).
  *
- * It is used when all of these hold, and each miss is recorded as a reason: the addon was built, a library with
- * `cblas_sgemm` loads (Debian: `apt-get install libopenblas0-pthread`), and `GPLA_NATIVE_BLAS` is not `off`.
- * `GPLA_NATIVE_BLAS=/path/libfoo.so` picks a library; `GPLA_BLAS_THREADS=n` sets OpenBLAS's thread count
- * (default: 1, see environment.md for why).
+ * It is used when the addon was built and `GPLA_NATIVE_BLAS` is not `off`; each miss is recorded as a reason, and so
+ * is why OpenBLAS did not load when the built-in kernel stands in. `GPLA_NATIVE_BLAS=builtin` skips OpenBLAS;
+ * `GPLA_NATIVE_BLAS=/path/libfoo.so` picks a library. `GPLA_BLAS_THREADS=n` (default 1, see environment.md for why):
+ * 2 or more lets the addon split products (OpenBLAS's or its own; OpenBLAS itself stays single-threaded) and its
+ * element-wise kernels with one helper thread (native/thread_pool.h).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
