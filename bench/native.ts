@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- native [--rounds R] [--steps N] [--drift N]`: the grounding-model training step (small preset, as in
  * bench/peer.ts) on wasm alone (XNNPACK products, stock element-wise kernels), with the native addon's built-in
- * kernels, and with OpenBLAS products at 1 and 2 threads where it loads; alternating within each round, medians.
+ * kernels at 1 and 2 threads, and with OpenBLAS products at 1 and 2 threads where it loads; alternating within each
+ * round, medians.
  * Also checks that every native path gives the wasm-only losses over `--drift N` steps (default 100) from the same
  * weights. Writes bench/results/native.json.
  */
@@ -30,6 +31,7 @@ export async function run(args: string[]): Promise<void> {
   const variants: Variant[] = [
     { label: 'wasm only (XNNPACK)', native: false, kernel: 'builtin', threads: 1 },
     { label: 'wasm + addon (built-in kernels)', native: true, kernel: 'builtin', threads: 1 },
+    { label: 'wasm + addon (built-in kernels), 2 threads', native: true, kernel: 'builtin', threads: 2 },
     ...(hasOpenBlas
       ? ([
           { label: 'wasm + addon + OpenBLAS, 1 thread', native: true, kernel: 'openblas', threads: 1 },
@@ -40,13 +42,13 @@ export async function run(args: string[]): Promise<void> {
   const use = (v: Variant) => {
     setNativeBlasEnabled(v.native);
     if (v.native) selectNativeKernel(v.kernel);
-    if (v.native && v.kernel === 'openblas') activeNativeBlas()!.setThreads(v.threads);
+    if (v.native) activeNativeBlas()!.setThreads(v.threads);
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-native-'));
   try {
     // No numerical drift: same-seed losses on every path over `driftSteps` steps from the same initial weights.
     const losses: Record<string, number[]> = {};
-    for (const v of variants.slice(0, hasOpenBlas ? 3 : 2)) {
+    for (const v of variants) {
       use(v);
       const s = exportSetup(dir);
       const st = makeStep(s);
