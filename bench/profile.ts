@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../src/backend';
-import { loadNativeBlas, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { blasThreads, loadNativeBlas, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { exportSetup, makeStep } from './peer';
 import { intArg, printTable, writeResults } from './util';
 
@@ -86,5 +86,5 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`wrote ${writeResults('profile', { backend: backend.name, steps, paths: results })}`);
+  console.log(`wrote ${writeResults('profile', { backend: backend.name, threads: blasThreads(), steps, paths: results })}`);
 }
