@@ -193,6 +193,7 @@ export function describeBackend(info: BackendInfo): string {
           ? `matrix products: native, built-in kernel (${nb.coretype}, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`
           : `matrix products: OpenBLAS (${nb.library}, ${nb.coretype} kernels, ${nb.threads} thread${nb.threads > 1 ? 's' : ''})`,
       );
+      lines.push('native kernels (addon): Add, Sub, Multiply, RealDiv, Transpose, GELU, LayerNorm, RMSNorm, AdamW');
     }
   }
   for (const s of info.skipped) lines.push(`not used: ${s.candidate}: ${s.reason}`);
