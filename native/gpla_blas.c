@@ -255,34 +255,82 @@ static void gemm_task(void *p, int part, int parts) {
     c->failed = 1;
 }
 
+/* ---- reading a call's arguments; each reader throws a JS error naming the function and returns false on a mismatch */
+static void throw_msg(napi_env env, bool type_error, const char *fn, const char *what) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "gpla_blas.%s: %s", fn, what);
+  if (type_error) napi_throw_type_error(env, NULL, msg);
+  else napi_throw_error(env, NULL, msg);
+}
+
+/* Exactly n arguments into argv, the first being the heap (an ArrayBuffer): its base and size. */
+static bool call_args(napi_env env, napi_callback_info info, const char *fn, size_t n, napi_value *argv, char **heap,
+                      size_t *bytes) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_msg(env, false, fn, "N-API call failed: napi_get_cb_info");
+    return false;
+  }
+  if (argc != n) {
+    char what[64];
+    snprintf(what, sizeof what, "expected %zu arguments", n);
+    throw_msg(env, true, fn, what);
+    return false;
+  }
+  bool is_ab = false;
+  void *data = NULL;
+  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &data, bytes) != napi_ok) {
+    throw_msg(env, true, fn, "heap must be an ArrayBuffer");
+    return false;
+  }
+  *heap = data;
+  return true;
+}
+
+/* argv[first .. first + count) as integers, numbers or booleans. */
+static bool int_args(napi_env env, const char *fn, napi_value *argv, int first, int count, int64_t *out) {
+  for (int i = 0; i < count; i++)
+    if (napi_get_value_int64(env, argv[first + i], &out[i]) != napi_ok) {
+      throw_msg(env, true, fn, "expected a number where an offset or size goes");
+      return false;
+    }
+  return true;
+}
+
+static bool double_args(napi_env env, const char *fn, napi_value *argv, int first, int count, double *out) {
+  for (int i = 0; i < count; i++)
+    if (napi_get_value_double(env, argv[first + i], &out[i]) != napi_ok) {
+      throw_msg(env, true, fn, "expected a number");
+      return false;
+    }
+  return true;
+}
+
+static bool bool_args(napi_env env, const char *fn, napi_value *argv, int first, int count, bool *out) {
+  for (int i = 0; i < count; i++)
+    if (napi_get_value_bool(env, argv[first + i], &out[i]) != napi_ok) {
+      throw_msg(env, true, fn, "expected a boolean");
+      return false;
+    }
+  return true;
+}
+
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (!cblas_sgemm_ptr && !builtin_gemm) {
     napi_throw_error(env, NULL, "gpla_blas.sgemm: call load() or useBuiltin() first");
     return NULL;
   }
-  size_t argc = 14;
   napi_value argv[14];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 14) {
-    napi_throw_type_error(env, NULL, "gpla_blas.sgemm: expected 14 arguments");
-    return NULL;
-  }
-  void *data = NULL;
-  size_t bytes = 0;
-  bool is_ab = false;
-  CHECK(env, napi_is_arraybuffer(env, argv[0], &is_ab));
-  if (!is_ab) {
-    napi_throw_type_error(env, NULL, "gpla_blas.sgemm: heap must be an ArrayBuffer");
-    return NULL;
-  }
-  CHECK(env, napi_get_arraybuffer_info(env, argv[0], &data, &bytes));
-  bool ta, tb;
-  CHECK(env, napi_get_value_bool(env, argv[1], &ta));
-  CHECK(env, napi_get_value_bool(env, argv[2], &tb));
+  char *data;
+  size_t bytes;
+  bool t[2];
   int64_t v[10];
-  for (int i = 0; i < 10; i++) CHECK(env, napi_get_value_int64(env, argv[3 + i], &v[i]));
   double beta = 0;
-  CHECK(env, napi_get_value_double(env, argv[13], &beta));
+  if (!call_args(env, info, "sgemm", 14, argv, &data, &bytes) || !bool_args(env, "sgemm", argv, 1, 2, t) ||
+      !int_args(env, "sgemm", argv, 3, 10, v) || !double_args(env, "sgemm", argv, 13, 1, &beta))
+    return NULL;
+  const bool ta = t[0], tb = t[1];
   const int64_t M = v[0], N = v[1], K = v[2], aOff = v[3], bOff = v[4], cOff = v[5], batch = v[6];
   const int64_t sA = v[7], sB = v[8], sC = v[9];
   if (M <= 0 || N <= 0 || K <= 0 || batch <= 0 || aOff < 0 || bOff < 0 || cOff < 0 || sA < 0 || sB < 0 || sC < 0 ||
@@ -297,29 +345,14 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "gpla_blas.sgemm: operands reach past the end of the heap");
     return NULL;
   }
-  const float *A = (const float *)((char *)data + aOff);
-  const float *B = (const float *)((char *)data + bOff);
-  float *C = (float *)((char *)data + cOff);
+  const float *A = (const float *)(data + aOff);
+  const float *B = (const float *)(data + bOff);
+  float *C = (float *)(data + cOff);
   const int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N, ldc = (int)N;
   struct gemm_ctx ctx = {ta, tb, (int)M, (int)N, (int)K, A, lda, B, ldb, (float)beta, C, ldc, batch, sA, sB, sC, 0};
   pool_run(gemm_task, &ctx, batch * M * N * K / 16);
   if (ctx.failed) napi_throw_error(env, NULL, "gpla_blas.sgemm: out of memory for the packing buffers");
   return NULL;
-}
-
-/* Reads the heap argument: its base and size, or throws. */
-static bool heap_arg(napi_env env, napi_value v, const char *fn, char **base, size_t *bytes) {
-  bool is_ab = false;
-  void *data = NULL;
-  if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok || !is_ab ||
-      napi_get_arraybuffer_info(env, v, &data, bytes) != napi_ok) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "gpla_blas.%s: heap must be an ArrayBuffer", fn);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  *base = data;
-  return true;
 }
 
 /* A float32 range [off, off + 4·count) inside the heap, off 4-byte aligned. */
@@ -422,18 +455,11 @@ static void norm_backward_task(void *p, int part, int parts) {
 }
 
 static napi_value binary(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
   napi_value argv[9];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 9) {
-    napi_throw_type_error(env, NULL, "gpla_blas.binary: expected 9 arguments");
-    return NULL;
-  }
   char *heap;
   size_t bytes;
-  if (!heap_arg(env, argv[0], "binary", &heap, &bytes)) return NULL;
   int64_t v[8];
-  for (int i = 0; i < 8; i++) CHECK(env, napi_get_value_int64(env, argv[1 + i], &v[i]));
+  if (!call_args(env, info, "binary", 9, argv, &heap, &bytes) || !int_args(env, "binary", argv, 1, 8, v)) return NULL;
   const int64_t op = v[0], aOff = v[1], ak = v[2], bOff = v[3], bk = v[4], oOff = v[5], R = v[6], C = v[7];
   const int64_t count[4] = {R * C, C, R, 1};
   if (op < 0 || op > 3 || ak < 0 || ak > 3 || bk < 0 || bk > 3 || R < 0 || C < 0 || !in_heap(aOff, count[ak], bytes) ||
@@ -448,20 +474,14 @@ static napi_value binary(napi_env env, napi_callback_info info) {
 }
 
 static napi_value adamw(napi_env env, napi_callback_info info) {
-  size_t argc = 17;
   napi_value argv[17];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 17) {
-    napi_throw_type_error(env, NULL, "gpla_blas.adamw: expected 17 arguments");
-    return NULL;
-  }
   char *heap;
   size_t bytes;
-  if (!heap_arg(env, argv[0], "adamw", &heap, &bytes)) return NULL;
   int64_t off[8];
   double h[8];
-  for (int i = 0; i < 8; i++) CHECK(env, napi_get_value_int64(env, argv[1 + i], &off[i]));
-  for (int i = 0; i < 8; i++) CHECK(env, napi_get_value_double(env, argv[9 + i], &h[i]));
+  if (!call_args(env, info, "adamw", 17, argv, &heap, &bytes) || !int_args(env, "adamw", argv, 1, 8, off) ||
+      !double_args(env, "adamw", argv, 9, 8, h))
+    return NULL;
   const int64_t n = off[7];
   for (int i = 0; i < 7; i++) {
     if (!in_heap(off[i], n, bytes)) {
@@ -477,20 +497,14 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
 }
 
 static napi_value gelu(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "gpla_blas.gelu: expected 6 arguments");
-    return NULL;
-  }
   char *heap;
   size_t bytes;
-  if (!heap_arg(env, argv[0], "gelu", &heap, &bytes)) return NULL;
   int64_t v[4];
-  for (int i = 0; i < 4; i++) CHECK(env, napi_get_value_int64(env, argv[1 + i], &v[i]));
   bool backward = false;
-  CHECK(env, napi_get_value_bool(env, argv[5], &backward));
+  if (!call_args(env, info, "gelu", 6, argv, &heap, &bytes) || !int_args(env, "gelu", argv, 1, 4, v) ||
+      !bool_args(env, "gelu", argv, 5, 1, &backward))
+    return NULL;
   const int64_t xOff = v[0], dyOff = v[1], oOff = v[2], n = v[3];
   if (!in_heap(xOff, n, bytes) || !in_heap(oOff, n, bytes) || (backward && !in_heap(dyOff, n, bytes))) {
     napi_throw_range_error(env, NULL, "gpla_blas.gelu: bad size or offsets");
@@ -503,19 +517,13 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
 }
 
 static napi_value transpose(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "gpla_blas.transpose: expected 5 arguments");
-    return NULL;
-  }
   char *heap;
   size_t bytes;
-  if (!heap_arg(env, argv[0], "transpose", &heap, &bytes)) return NULL;
-  int64_t xOff, oOff;
-  CHECK(env, napi_get_value_int64(env, argv[1], &xOff));
-  CHECK(env, napi_get_value_int64(env, argv[2], &oOff));
+  int64_t off[2];
+  if (!call_args(env, info, "transpose", 5, argv, &heap, &bytes) || !int_args(env, "transpose", argv, 1, 2, off))
+    return NULL;
+  const int64_t xOff = off[0], oOff = off[1];
   uint32_t rank = 0, prank = 0;
   if (napi_get_array_length(env, argv[3], &rank) != napi_ok || napi_get_array_length(env, argv[4], &prank) != napi_ok ||
       rank != prank || rank > 8) {
@@ -546,27 +554,16 @@ static napi_value transpose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Reads argv[first..first+count) as int64 offsets/sizes. */
-static bool int_args(napi_env env, napi_value *argv, int first, int count, int64_t *out) {
-  for (int i = 0; i < count; i++)
-    if (napi_get_value_int64(env, argv[first + i], &out[i]) != napi_ok) return false;
-  return true;
-}
-
 static napi_value norm_forward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value argv[11];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char *heap;
   size_t bytes;
   int64_t v[8];
   double eps = 0;
   bool rms = false;
-  if (argc != 11 || !heap_arg(env, argv[0], "normForward", &heap, &bytes) || !int_args(env, argv, 1, 8, v) ||
-      napi_get_value_double(env, argv[9], &eps) != napi_ok || napi_get_value_bool(env, argv[10], &rms) != napi_ok) {
-    if (argc != 11) napi_throw_type_error(env, NULL, "gpla_blas.normForward: expected 11 arguments");
+  if (!call_args(env, info, "normForward", 11, argv, &heap, &bytes) || !int_args(env, "normForward", argv, 1, 8, v) ||
+      !double_args(env, "normForward", argv, 9, 1, &eps) || !bool_args(env, "normForward", argv, 10, 1, &rms))
     return NULL;
-  }
   const int64_t xOff = v[0], gOff = v[1], bOff = v[2], yOff = v[3], hOff = v[4], rOff = v[5], rows = v[6], D = v[7];
   if (rows < 0 || D <= 0 || !in_heap(xOff, rows * D, bytes) || !in_heap(gOff, D, bytes) ||
       (bOff != -1 && !in_heap(bOff, D, bytes)) || !in_heap(yOff, rows * D, bytes) || !in_heap(hOff, rows * D, bytes) ||
@@ -583,18 +580,14 @@ static napi_value norm_forward(napi_env env, napi_callback_info info) {
 }
 
 static napi_value norm_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
   napi_value argv[11];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char *heap;
   size_t bytes;
   int64_t v[9];
   bool rms = false;
-  if (argc != 11 || !heap_arg(env, argv[0], "normBackward", &heap, &bytes) || !int_args(env, argv, 1, 9, v) ||
-      napi_get_value_bool(env, argv[10], &rms) != napi_ok) {
-    if (argc != 11) napi_throw_type_error(env, NULL, "gpla_blas.normBackward: expected 11 arguments");
+  if (!call_args(env, info, "normBackward", 11, argv, &heap, &bytes) || !int_args(env, "normBackward", argv, 1, 9, v) ||
+      !bool_args(env, "normBackward", argv, 10, 1, &rms))
     return NULL;
-  }
   const int64_t dyOff = v[0], hOff = v[1], rOff = v[2], gOff = v[3], dxOff = v[4], dgOff = v[5], dbOff = v[6],
                 rows = v[7], D = v[8];
   if (rows < 0 || D <= 0 || !in_heap(dyOff, rows * D, bytes) || !in_heap(hOff, rows * D, bytes) ||
