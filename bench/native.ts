@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
-import { activeNativeBlas, loadNativeBlas, nativeBlasReason, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { activeNativeBlas, loadNativeBlas, nativeBlasReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { exportSetup, makeStep } from './peer';
 import { intArg, median, printTable, writeResults } from './util';
 
@@ -25,7 +25,6 @@ export async function run(args: string[]): Promise<void> {
   if (backend.name !== 'wasm' || !loadNativeBlas()) {
     throw new Error(`the native path is not available here: ${nativeBlasReason() ?? `backend is ${backend.name}`}`);
   }
-  const defaultKernel = loadNativeBlas()!.library === 'built-in' ? 'builtin' : 'openblas';
   const hasOpenBlas = selectNativeKernel('openblas') !== null;
   type Variant = { label: string; native: boolean; kernel: 'builtin' | 'openblas'; threads: number };
   const variants: Variant[] = [
@@ -80,9 +79,7 @@ export async function run(args: string[]): Promise<void> {
       }
       console.error(`round ${r + 1}/${rounds}: ${variants.map((v) => `${v.label} ${rate[v.label][r].toFixed(2)}`).join(', ')} steps/s`);
     }
-    setNativeBlasEnabled(true);
-    selectNativeKernel(defaultKernel);
-    activeNativeBlas()!.setThreads(1);
+    restoreNativeDefaults();
     const base = median(rate[variants[0].label]);
     printTable(variants.map((v) => ({ path: v.label, 'steps/s (median)': median(rate[v.label]), speedup: median(rate[v.label]) / base })));
     const file = writeResults('native', { backend: describeBackend(backend), rounds, steps, driftSteps, maxLossDiff: drift, losses, stepsPerSecond: rate });

@@ -27,7 +27,7 @@ import { writeSafetensorsFile } from '../src/nn/safetensors';
 import { symmetricInfoNCE } from '../src/train/losses';
 import { AdamW, DEFAULT_ADAMW } from '../src/train/optim';
 import { Rng } from '../src/util/rng';
-import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { activeNativeBlas, loadNativeBlas, nativeBlasReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { createParallelStep } from './parallel';
 import { printPlannerPeer, runPlannerPeer } from './peer/planner';
 import { defaultTorchRun, ensureTorch, FAIR_PEER_ENV, TORCH_PEERS, torchVersion, type OursVariant } from './peer/torch';
@@ -197,7 +197,6 @@ export async function run(args: string[]): Promise<void> {
     tf.dispose(Object.values(parity.batch));
 
     // ---- speed, alternating
-    const defaultKernel = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
     const variants = oursVariants();
     const withWorkers = args.includes('--no-workers') ? [] : parallelVariants();
     const timed = exportSetup(dir);
@@ -241,9 +240,7 @@ export async function run(args: string[]): Promise<void> {
     const planner = skipPlanner ? null : await runPlannerPeer({ rounds, steps, ours: variants });
     if (planner) printPlannerPeer(planner);
     // Leave the process on its default path.
-    setNativeBlasEnabled(true);
-    if (loadNativeBlas()) selectNativeKernel(defaultKernel);
-    activeNativeBlas()?.setThreads(blasThreads());
+    restoreNativeDefaults();
 
     const file = writeResults('peer', {
       backend: backend.name, backendVersion: backend.version, nativeBlas: backend.nativeBlas ?? null, nativeBlasReason: nativeBlasReason(),

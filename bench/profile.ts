@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../src/backend';
-import { blasThreads, loadNativeBlas, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { blasThreads, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { exportSetup, makeStep } from './peer';
 import { intArg, printTable, writeResults } from './util';
 
@@ -56,7 +56,6 @@ export async function run(args: string[]): Promise<void> {
       ['wasm + built-in native products', () => (setNativeBlasEnabled(true), selectNativeKernel('builtin') !== null)],
       ['wasm + OpenBLAS products', () => (setNativeBlasEnabled(true), selectNativeKernel('openblas') !== null)],
     ];
-    const defaultKernel = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
     for (const [label, use] of paths) {
       if (!use()) {
         console.log(`\n${label}: not available here`);
@@ -81,8 +80,7 @@ export async function run(args: string[]): Promise<void> {
     dispose();
     setup.model.dispose();
     tf.dispose(Object.values(setup.batch));
-    setNativeBlasEnabled(true);
-    if (loadNativeBlas()) selectNativeKernel(defaultKernel);
+    restoreNativeDefaults();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

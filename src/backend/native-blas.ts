@@ -155,6 +155,17 @@ export function selectNativeKernel(which: 'openblas' | 'builtin'): NativeBlasInf
   return state.info;
 }
 
+/**
+ * Back to what the process loaded with: the native path on, OpenBLAS when it loaded (else the built-in kernel), and
+ * GPLA_BLAS_THREADS threads. Tests and benches call it after switching paths.
+ */
+export function restoreNativeDefaults(): void {
+  enabled = true;
+  if (!state) return;
+  selectNativeKernel(openBlasInfo ? 'openblas' : 'builtin');
+  state.info = state.blas.setThreads(blasThreads());
+}
+
 /** Turns the native path off or back on at run time (tests and benches compare both paths in one process). */
 export function setNativeBlasEnabled(on: boolean): void {
   enabled = on;

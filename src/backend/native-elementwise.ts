@@ -20,6 +20,9 @@ interface WasmBackend {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
+/** Byte offset of a tensor on the wasm heap (what the addon's functions take). */
+export const heapOffsets = (backend: Pick<WasmBackend, 'dataIdMap'>) => (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+
 /** How one operand spreads over the rows × cols output (the codes of native/elementwise.h). */
 export enum OperandKind {
   Full = 0,
@@ -78,7 +81,7 @@ function nativeBinary(op: NativeBinaryOp, stock: tf.KernelFunc) {
     if (!fold || fold.rows * fold.cols === 0) return stock(args as never) as tf.TensorInfo;
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(outShape, 'float32');
-    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const off = heapOffsets(backend);
     // The buffer only after the allocation: a heap growth replaces it.
     native.binary(backend.wasm.HEAPF32.buffer as ArrayBuffer, OPS[op], off(a), fold.a, off(b), fold.b, off(out), fold.rows, fold.cols);
     return out;
@@ -97,7 +100,7 @@ function nativeTranspose(stock: tf.KernelFunc) {
     if (!native || !(x.dtype === 'float32' || x.dtype === 'int32') || x.shape.length > 8 || x.shape.length === 0) return stock(args as never) as tf.TensorInfo;
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
-    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const off = heapOffsets(backend);
     native.transpose(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(x), off(out), x.shape, perm);
     return out;
   };
@@ -117,7 +120,7 @@ function nativeGeluKernel(backward: boolean) {
     }
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(x.shape, 'float32');
-    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const off = heapOffsets(backend);
     native.gelu(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(x), dy ? off(dy) : 0, off(out), tf.util.sizeFromShape(x.shape), backward);
     return out;
   };
@@ -155,7 +158,7 @@ function nativeNorm({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Tens
   const y = backend.makeOutput(x.shape, 'float32');
   const xhat = backend.makeOutput(x.shape, 'float32');
   const r = backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
-  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const off = heapOffsets(backend);
   native.normForward(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(x), off(g), b && !rms ? off(b) : -1, off(y), off(xhat), off(r), rows, D, eps, rms);
   return [y, xhat, r];
 }
@@ -174,7 +177,7 @@ function nativeNormGrad({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.
   const dx = backend.makeOutput(xhat.shape, 'float32');
   const dg = backend.makeOutput([D], 'float32');
   const db = rms ? null : backend.makeOutput([D], 'float32');
-  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const off = heapOffsets(backend);
   native.normBackward(backend.wasm.HEAPF32.buffer as ArrayBuffer, off(dy), off(xhat), off(r), off(g), off(dx), off(dg), db ? off(db) : -1, rows, D, rms);
   return db ? [dx, dg, db] : [dx, dg];
 }

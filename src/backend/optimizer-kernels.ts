@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activeNativeBlas } from './native-blas';
+import { heapOffsets } from './native-elementwise';
 
 export const ADAMW_KERNEL = 'GplaAdamW';
 
@@ -72,7 +73,7 @@ function wasmAdamW({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.Tenso
   if (native) {
     // The same update in the addon (native/elementwise.h), vectorised: about 5× the JS loop.
     const a = attrs as unknown as AdamWKernelAttrs;
-    const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const off = heapOffsets(backend);
     native.adamw(heap.buffer as ArrayBuffer, off(p), off(m), off(v), off(g), off(outs[0]), off(outs[1]), off(outs[2]), n, a.lr, a.beta1, a.beta2, a.eps, a.bc1, a.bc2, a.decay, a.gradScale);
     return outs;
   }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
 import {
-  activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, openBlasMissingReason, selectNativeKernel, setNativeBlasEnabled,
+  activeNativeBlas, loadNativeBlas, nativeBlasReason, openBlasMissingReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled,
 } from '../../src/backend/native-blas';
 import { Rng } from '../../src/util/rng';
 
@@ -36,8 +36,6 @@ async function onBoth(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: F
 /** The matrix-product paths on wasm: XNNPACK, the addon's built-in kernel, the addon over OpenBLAS. */
 const PRODUCT_PATHS = ['xnnpack', 'native built-in', 'native built-in, 2 threads', 'native OpenBLAS'] as const;
 type ProductPath = (typeof PRODUCT_PATHS)[number];
-/** The native kernel the process loaded with (read before any switch), restored after each test. */
-const defaultNativeKernel: 'openblas' | 'builtin' = loadNativeBlas()?.library === 'built-in' ? 'builtin' : 'openblas';
 
 /** Puts the wasm backend's products on `path`; false when that path is not available here. */
 function useProductPath(path: ProductPath): boolean {
@@ -51,13 +49,6 @@ function useProductPath(path: ProductPath): boolean {
   return info !== null;
 }
 
-function restoreProductPath(): void {
-  setNativeBlasEnabled(true);
-  if (loadNativeBlas()) {
-    selectNativeKernel(defaultNativeKernel);
-    activeNativeBlas()!.setThreads(blasThreads());
-  }
-}
 
 const randn = (rng: Rng, shape: number[]) => rng.normals(shape.reduce((a, b) => a * b, 1));
 
@@ -96,7 +87,7 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
           const r = await onBoth(() => tf.matMul(tf.tensor(a, c.a), tf.tensor(b, c.b), c.tA, c.tB));
           assert.ok(relErr(r.wasm, r.cpu) <= 1e-5, `relative error ${relErr(r.wasm, r.cpu)}`);
         } finally {
-          restoreProductPath();
+          restoreNativeDefaults();
         }
       });
     }
@@ -256,7 +247,7 @@ describe('backend: wasm Sum over non-innermost axes matches cpu', () => {
           assert.deepEqual(r.shape, tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape);
           assert.ok(relErr(r.wasm, r.cpu) <= 1e-6, `relative error ${relErr(r.wasm, r.cpu)}`);
         } finally {
-          restoreProductPath();
+          restoreNativeDefaults();
         }
       });
     }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { activeNativeBlas, blasThreads, loadNativeBlas, setNativeBlasEnabled } from '../../src/backend/native-blas';
+import { activeNativeBlas, loadNativeBlas, restoreNativeDefaults, setNativeBlasEnabled } from '../../src/backend/native-blas';
 import { foldBroadcast, hasNativeGelu, OperandKind } from '../../src/backend/native-elementwise';
 import { fusedAdamW, type AdamWKernelAttrs } from '../../src/backend/optimizer-kernels';
 import { gelu } from '../../src/nn/layers';
@@ -39,8 +39,7 @@ for (const threads of [1, 2]) describe(`backend: native element-wise kernels (bi
     assert.equal(activeNativeBlas()!.setThreads(threads).threads, threads);
   });
   after(async () => {
-    setNativeBlasEnabled(true);
-    activeNativeBlas()?.setThreads(blasThreads());
+    restoreNativeDefaults();
     await switchBackend('wasm');
   });
 
