@@ -11,39 +11,15 @@ Weights are stored [in, out] (our layout), so a linear layer is x @ W + b here t
 (Debian's python3-torch); the safetensors format is read by hand (8-byte header length, JSON header, raw data).
 """
 import json
-import math
 import sys
 
 import torch
 import torch.nn.functional as F
 
-from peer_common import adamw, load_export, step, steps_per_second
+from peer_common import Layers, adamw, load_export, step, steps_per_second
 
 
-class Grounding:
-    def __init__(self, params, cfg):
-        self.p = params
-        self.c = cfg
-
-    def lin(self, x, name, bias=True):
-        y = x @ self.p[name + ".weight"]
-        return y + self.p[name + ".bias"] if bias else y
-
-    def ln(self, x, name):
-        return F.layer_norm(x, (x.shape[-1],), self.p[name + ".weight"], self.p[name + ".bias"], eps=1e-6)
-
-    def attn(self, x, name, heads, key_mask):
-        B, T, d = x.shape
-        dh = d // heads
-        q = self.lin(x, name + ".q_proj").view(B, T, heads, dh).transpose(1, 2)
-        k = self.lin(x, name + ".k_proj").view(B, T, heads, dh).transpose(1, 2)
-        v = self.lin(x, name + ".v_proj").view(B, T, heads, dh).transpose(1, 2)
-        s = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
-        if key_mask is not None:
-            s = s + ((key_mask - 1.0) * 1e9)[:, None, None, :]
-        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, d)
-        return self.lin(o, name + ".o_proj")
-
+class Grounding(Layers):
     def encoder(self, x, name, dims, key_mask=None, mods=None, final="post_layernorm"):
         for i in range(dims["layers"]):
             n = f"{name}.encoder.layers.{i}"

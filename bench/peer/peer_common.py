@@ -3,8 +3,11 @@ import json
 import struct
 import time
 
+import math
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 def read_safetensors(path):
@@ -60,3 +63,31 @@ def steps_per_second(loss_fn, batch, opt, steps, warmup=3):
     for _ in range(steps):
         step(loss_fn, batch, opt)
     return steps / (time.perf_counter() - t0)
+
+
+class Layers:
+    """The layers both ports share, over a dict of our exported parameters: dense, LayerNorm (eps 1e-6, as ours) and
+    SigLIP-style multi-head attention (bidirectional; an optional key mask of 1/0 becomes our additive −1e9)."""
+
+    def __init__(self, params, cfg):
+        self.p = params
+        self.c = cfg
+
+    def lin(self, x, name, bias=True):
+        y = x @ self.p[name + ".weight"]
+        return y + self.p[name + ".bias"] if bias else y
+
+    def ln(self, x, name):
+        return F.layer_norm(x, (x.shape[-1],), self.p[name + ".weight"], self.p[name + ".bias"], eps=1e-6)
+
+    def attn(self, x, name, heads, key_mask=None):
+        B, T, d = x.shape
+        dh = d // heads
+        q = self.lin(x, name + ".q_proj").view(B, T, heads, dh).transpose(1, 2)
+        k = self.lin(x, name + ".k_proj").view(B, T, heads, dh).transpose(1, 2)
+        v = self.lin(x, name + ".v_proj").view(B, T, heads, dh).transpose(1, 2)
+        s = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
+        if key_mask is not None:
+            s = s + ((key_mask - 1.0) * 1e9)[:, None, None, :]
+        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, d)
+        return self.lin(o, name + ".o_proj")

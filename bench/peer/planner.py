@@ -26,30 +26,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from peer_common import adamw, load_export, step, steps_per_second
+from peer_common import Layers, adamw, load_export, step, steps_per_second
 
 
 EPS = 1e-6  # LayerNorm and RMSNorm (ours and QK-norm alike)
 NEG = 1e9  # our additive mask value (attentionMask in src/nn/attention.ts), not −inf
 
 
-class Planner:
+class Planner(Layers):
     def __init__(self, params, cfg, seq_len):
-        self.p = params
-        self.c = cfg
+        super().__init__(params, cfg)
         # Fixed per sequence length: RoPE tables and the causal / sliding-window masks, built once (as constants, like
         # our tables; they are not part of the step's cost on either side in any meaningful way).
         self.rope = self.rope_tables(seq_len)
         self.masks = {}
 
-    # ---------------------------------------------------------------- layers
-    def lin(self, x, name, bias=True):
-        y = x @ self.p[name + ".weight"]
-        return y + self.p[name + ".bias"] if bias else y
-
-    def ln(self, x, name):
-        return F.layer_norm(x, (x.shape[-1],), self.p[name + ".weight"], self.p[name + ".bias"], eps=EPS)
-
+    # ---------------------------------------------------------------- layers (lin, ln and attn from peer_common.Layers)
     @staticmethod
     def rms(x, w):
         # Gemma's RMSNorm: weight stored as an offset from 1 (initialised to zero).
@@ -60,15 +52,6 @@ class Planner:
         return F.gelu(x, approximate="tanh")  # ours computes the same function as x·σ(2z)
 
     # ---------------------------------------------------------------- vision tower (SigLIP-style, bidirectional)
-    def vit_attn(self, x, name, heads):
-        B, T, d = x.shape
-        dh = d // heads
-        q = self.lin(x, name + ".q_proj").view(B, T, heads, dh).transpose(1, 2)
-        k = self.lin(x, name + ".k_proj").view(B, T, heads, dh).transpose(1, 2)
-        v = self.lin(x, name + ".v_proj").view(B, T, heads, dh).transpose(1, 2)
-        s = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
-        o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, T, d)
-        return self.lin(o, name + ".o_proj")
 
     def image_tokens(self, images):
         c = self.c
@@ -81,7 +64,7 @@ class Planner:
         x = self.lin(x, name + ".embeddings.patch_embedding") + self.p[name + ".embeddings.position_embedding.weight"]
         for i in range(v["layers"]):
             n = f"{name}.encoder.layers.{i}"
-            x = x + self.vit_attn(self.ln(x, n + ".layer_norm1"), n + ".self_attn", v["heads"])
+            x = x + self.attn(self.ln(x, n + ".layer_norm1"), n + ".self_attn", v["heads"])
             x = x + self.lin(self.gelu(self.lin(self.ln(x, n + ".layer_norm2"), n + ".mlp.fc1")), n + ".mlp.fc2")
         h = self.ln(x, name + ".post_layernorm")
         # Average-pool the g×g patch grid to s×s soft tokens (row-major), then RMSNorm and project to the LM width.
