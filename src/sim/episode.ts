@@ -10,8 +10,8 @@ import { blockSet, type BlockSpec } from './constants';
 import { GOALS, GoalPlan, SLOT_TOLERANCE, goalByName, type GoalDefinition } from './goals';
 import { DEFAULT_ORACLE, PushOracle, type OracleOptions } from './oracle';
 import { render, type CameraName } from './render';
-import { instructionFor } from './tasks';
-import { cloneState, findBlock, resetWorld, stepWorld, type WorldState } from './world';
+import { goalPoint, instructionFor, isSuccess, type Task } from './tasks';
+import { cloneState, findBlock, resetWorld, restoreState, stepWorld, type WorldState } from './world';
 
 export interface EpisodeOptions {
   blocks: 4 | 8;
@@ -35,8 +35,11 @@ export interface SimEpisode {
   episode: Episode;
   goal: string;
   success: boolean;
-  /** Per sub-task: did its block reach the destination within the cap. */
-  subTaskSuccess: boolean[];
+  /**
+   * Whether a sub-task's demonstration failed its label's test and the episode was cut before it (every kept
+   * sub-task passes its own test; `success` is the goal's test on the last kept board).
+   */
+  truncated: boolean;
   /** Board states at every step (for film strips), present when `keepStates` was set. */
   states?: WorldState[];
 }
@@ -54,10 +57,10 @@ export function simulateEpisode(id: string, seed: number, opts: EpisodeOptions, 
   const specs = blockSet(opts.blocks);
   const goal = rng.choice(applicableGoals(specs, opts.goals));
   const world = resetWorld(specs, rng);
-  const plan = new GoalPlan(goal, world);
+  const plan = new GoalPlan(goal);
   const steps: Step[] = [];
   const subTasks: SubTask[] = [];
-  const subTaskSuccess: boolean[] = [];
+  let truncated = false;
   const states: WorldState[] = [];
   const [H, W] = opts.image;
   const observe = (instruction: string, action: [number, number], isFirst: boolean): Step => ({
@@ -75,26 +78,38 @@ export function simulateEpisode(id: string, seed: number, opts: EpisodeOptions, 
     const sub = plan.next(world);
     if (!sub) break;
     const label = instructionFor(sub.task, world, rng);
-    const oracle = new PushOracle(sub.task.family === 'block2blockrelativelocation' || sub.task.family === 'block2block' ? { ...sub.task, family: 'block2absolutelocation', location: 'center', point: sub.point } as never : sub.task, opts.oracle, rng.fork());
+    // The oracle pushes to the demonstration point (a region's free slot, a chain's slot); relative and pair tasks
+    // aim at their live target already.
+    const pushed: Task = sub.task.family === 'block2absolutelocation' ? { ...sub.task, point: sub.point } : sub.task;
+    const oracle = new PushOracle(pushed, opts.oracle, rng.fork());
     const start = steps.length;
+    const before = cloneState(world);
     const block = sub.task.block;
-    const reached = () => {
+    // Done when the label's test passes and the block is on its slot (pairs: touching, the slot is the other block).
+    const onSlot = () => {
+      if (!isSuccess(sub.task, world)) return false;
+      if (sub.task.family === 'block2block') return true;
       const b = findBlock(world, block);
-      return Math.hypot(b.x - sub.point[0], b.y - sub.point[1]) < SLOT_TOLERANCE;
+      const p = goalPoint(pushed, world);
+      return Math.hypot(b.x - p[0], b.y - p[1]) < SLOT_TOLERANCE;
     };
     let t = 0;
-    while (t < opts.maxStepsPerSubtask && steps.length < opts.maxSteps && !(t > 0 && reached())) {
+    while (t < opts.maxStepsPerSubtask && steps.length < opts.maxSteps && !(t > 0 && onSlot())) {
       const action = oracle.act(world);
       if (keepStates) states.push(cloneState(world));
       steps.push(observe(label, action, steps.length === 0));
       stepWorld(world, action);
       t++;
     }
-    if (t === 0) continue;
-    const ok = reached();
+    if (!isSuccess(sub.task, world)) {
+      // A demonstration that does not do what its label says is not kept: the episode ends before it.
+      steps.length = start;
+      if (keepStates) states.length = start;
+      restoreState(world, before);
+      truncated = true;
+      break;
+    }
     subTasks.push({ start, end: steps.length, instruction: label });
-    subTaskSuccess.push(ok);
-    plan.markPlaced(block);
   }
   const success = plan.isSuccess(world);
   // The final observation as an RLDS terminal step (its action is meaningless and is not fed to training).
@@ -108,7 +123,7 @@ export function simulateEpisode(id: string, seed: number, opts: EpisodeOptions, 
     episode: { episodeId: id, steps, hierarchy: { longHorizonInstruction: goal.instruction, subTasks } },
     goal: goal.name,
     success,
-    subTaskSuccess,
+    truncated,
     ...(keepStates ? { states } : {}),
   };
 }

@@ -42,7 +42,7 @@ const pos = (s: WorldState, name: string): [number, number] => {
 };
 
 /** Block-relative offsets: 0.08 cardinal, (0.04, 0.04) diagonal (block2block_relative_location.py). */
-function blockRelativeOffset(d: DirectionName): [number, number] {
+export function blockRelativeOffset(d: DirectionName): [number, number] {
   const [dx, dy] = DIRECTIONS[d];
   return Math.abs(dx) > 0 && Math.abs(dy) > 0 ? [Math.sign(dx) * 0.04, Math.sign(dy) * 0.04] : [dx * 0.08, dy * 0.08];
 }

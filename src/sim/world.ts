@@ -41,6 +41,14 @@ export function cloneState(s: WorldState): WorldState {
   return { blocks: s.blocks.map((b) => ({ ...b })), effector: [...s.effector], target: [...s.target] };
 }
 
+/** Puts a board back to a saved state in place (callers hold references to `s`). */
+export function restoreState(s: WorldState, saved: WorldState): void {
+  const c = cloneState(saved);
+  s.blocks = c.blocks;
+  s.effector = c.effector;
+  s.target = c.target;
+}
+
 /** Random reset with the reference placement rules; throws if the blocks cannot be placed. */
 export function resetWorld(specs: BlockSpec[], rng: Rng): WorldState {
   for (let attempt = 0; attempt < 100; attempt++) {

@@ -14,6 +14,8 @@ import { synthesize } from '../../src/sim/synth';
 import { blockSynonyms, FAMILIES, instructionFor, isSuccess, sampleTask, type Task } from '../../src/sim/tasks';
 import { maxOverlap, resetWorld, stepWorld, type WorldState } from '../../src/sim/world';
 import { Rng } from '../../src/util/rng';
+import { taskFromParsed } from '../../src/eval/hierarchy';
+import { parseSubTask } from '../../src/text/subtask-parser';
 
 const board = (blocks: [string, number, number][]): WorldState => ({
   blocks: blocks.map(([name, x, y]) => {
@@ -155,11 +157,63 @@ describe('sim/goals + episode: long-horizon decomposition', () => {
 
   it('the goal success test follows the board', () => {
     const s = board([['red_moon', 0.55, -0.28], ['blue_cube', 0.5, -0.25]]);
-    const plan = new GoalPlan(goalByName('corner_bottom_left'), s);
+    const plan = new GoalPlan(goalByName('corner_bottom_left'));
     assert.ok(plan.isSuccess(s));
     s.blocks[1].x = 0.3;
     assert.ok(!plan.isSuccess(s));
+    assert.deepEqual(plan.next(s)?.task, { family: 'block2absolutelocation', block: 'blue_cube', location: 'bottom_left' });
   });
+
+  it('a chain names its first slot by location, then each slot relative to the block on its anchor', () => {
+    const plan = new GoalPlan(goalByName('vertical_line'));
+    // Nothing placed: the block nearest the centre slot goes to the centre.
+    const s = board([['red_moon', 0.25, 0.1], ['blue_cube', 0.5, -0.2], ['green_star', 0.2, 0.2], ['yellow_pentagon', 0.55, 0.25]]);
+    assert.deepEqual(plan.next(s)?.task, { family: 'block2absolutelocation', block: 'red_moon', location: 'center' });
+    // The red moon in the centre: the next slot is 0.08 above it, for the unused block nearest that slot.
+    s.blocks[0].x = 0.35;
+    s.blocks[0].y = 0;
+    const next = plan.next(s)!;
+    assert.equal(next.task.family, 'block2blockrelativelocation');
+    assert.deepEqual([next.task.block, (next.task as { target: string }).target, (next.task as { direction: string }).direction], ['green_star', 'red_moon', 'up']);
+    assert.ok(Math.hypot(next.point[0] - 0.27, next.point[1]) < 1e-9);
+  });
+});
+
+describe('sim/episode: every demonstration does what its label says', () => {
+  // Issue 15: the label of a sub-task is the task its words name (parsed from the text, as closed-loop evaluation reads
+  // a planner's output), and the demonstration of it must pass that task's own success test; the label must also be
+  // what the goal plan says on the board where the sub-task starts (no hidden state decides it).
+  for (const blocks of [4, 8] as const) {
+    it(`BLOCK_${blocks}: each sub-task's text names the plan's next task on its start board, fails before and passes after`, () => {
+      const specs = blockSet(blocks);
+      const families = new Map<string, number>();
+      let subTasks = 0;
+      for (const goal of GOALS.filter((g) => g.applicable(specs))) {
+        for (let seed = 0; seed < (blocks === 4 ? 4 : 2); seed++) {
+          const r = simulateEpisode(`t-${goal.name}-${seed}`, 500 + seed, { ...DEFAULT_EPISODE, blocks, goals: [goal.name], image: [8, 8] }, true);
+          const plan = new GoalPlan(goal);
+          for (const sub of r.episode.hierarchy!.subTasks) {
+            const start = r.states![sub.start];
+            const end = r.states![sub.end];
+            const parsed = parseSubTask(sub.instruction, specs);
+            const task = taskFromParsed(parsed, sub.instruction, start);
+            assert.ok(task, `${goal.name} seed ${seed}: "${sub.instruction}" names no testable task`);
+            const planned = plan.next(start)!;
+            assert.equal(task!.block, planned.task.block, `${goal.name}: "${sub.instruction}" is not the plan's block`);
+            assert.deepEqual({ ...task, targetStart: undefined, start: undefined }, { ...planned.task, targetStart: undefined, start: undefined }, `${goal.name}: "${sub.instruction}"`);
+            assert.ok(!isSuccess(task!, start), `${goal.name}: "${sub.instruction}" already holds at its start`);
+            assert.ok(isSuccess(task!, end), `${goal.name} seed ${seed}: "${sub.instruction}" fails its own test at the end of its demonstration`);
+            families.set(task!.family, (families.get(task!.family) ?? 0) + 1);
+            subTasks++;
+          }
+          if (!r.truncated) assert.equal(r.success, plan.isSuccess(r.states![r.states!.length - 1]));
+        }
+      }
+      const expected = blocks === 4 ? ['block2absolutelocation', 'block2blockrelativelocation'] : ['block2absolutelocation', 'block2block'];
+      for (const f of expected) assert.ok((families.get(f) ?? 0) >= 3, `family ${f}: ${families.get(f) ?? 0} sub-tasks`);
+      assert.ok(subTasks >= 20, `${subTasks} sub-tasks`);
+    });
+  }
 });
 
 describe('sim/render', () => {
