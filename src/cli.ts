@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import * as backendCmd from './commands/backend';
+import * as claimsCmd from './commands/claims';
 import * as evaluateCmd from './commands/evaluate';
 import * as figuresCmd from './commands/figures';
 import * as inspectCmd from './commands/inspect';
@@ -11,7 +12,7 @@ import * as modelsCmd from './commands/models';
 import * as reproduceCmd from './commands/reproduce';
 import * as synthCmd from './commands/synth';
 
-const COMMANDS: { register(program: Command): void }[] = [backendCmd, evaluateCmd, figuresCmd, inspectCmd, modelsCmd, reproduceCmd, synthCmd];
+const COMMANDS: { register(program: Command): void }[] = [backendCmd, claimsCmd, evaluateCmd, figuresCmd, inspectCmd, modelsCmd, reproduceCmd, synthCmd];
 
 export function buildProgram(): Command {
   const program = new Command();

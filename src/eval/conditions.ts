@@ -10,6 +10,7 @@ import { groundingBatch, plannerInputs, textBatch } from '../experiments/dataset
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import { ciderD, corpusBleu, exactMatch, meanRougeL } from '../text/metrics';
+import type { BlockSpec } from '../sim/constants';
 import { parseSubTask } from '../text/subtask-parser';
 import type { Tokenizer } from '../text/tokenizer';
 
@@ -65,6 +66,13 @@ function textSimilarity(g: GroundingModel, tok: Tokenizer, a: string[], b: strin
     const tb = textBatch(tok, b, g.config.maxText);
     return g.encodeText(ta.ids, ta.mask).mul(g.encodeText(tb.ids, tb.mask)).sum(1).mean().dataSync()[0];
   });
+}
+
+/** Whether a text names the same sub-task (block and target, as the parser reads them) as a reference text. */
+export function namesSameSubTask(text: string, reference: string, onBoard?: BlockSpec[]): boolean {
+  const p = parseSubTask(text, onBoard);
+  const t = parseSubTask(reference, onBoard);
+  return !!p && !!t && p.block === t.block && p.target === t.target;
 }
 
 export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache): ConditionMetrics {

@@ -30,6 +30,7 @@ import type { ImageCache } from '../data/samples';
 import type { ExperimentSchedule } from './schedule';
 import { writeJsonAtomic } from './stages';
 import { toCsv, writeTables } from './tables';
+import { evaluateClaims, type ClaimRow, type ClaimSeed } from '../eval/claims';
 
 export const CONDITIONS = ['Base', 'Supervised', 'GPLA (action-conditioned)', 'Supervised + GPLA (action-conditioned)', 'GPLA (vision-only grounding)'] as const;
 export type Condition = (typeof CONDITIONS)[number];
@@ -130,6 +131,27 @@ export interface PlannerEvaluation {
 }
 
 /**
+ * The preference loop's record for a GPLA condition, as result columns: pairs formed over all iterations, whether any
+ * update happened (a condition with no pair is the planner it started from, and is reported as such, never as a
+ * result of its own), and the mean over iterations of the correctness diagnostics (AUROC of the grounding score vs
+ * "names the right block and target", share of chosen texts that are wrong). Empty for conditions without one.
+ */
+export function preferenceColumns(runDir: string, model: string): Record<string, number> {
+  const file = path.join(runDir, 'stages', `${model}.json`);
+  if (!model.includes('gpla') || !fs.existsSync(file)) return {};
+  const st = JSON.parse(fs.readFileSync(file, 'utf8')) as { iterations?: { pairs: number; diagnostics?: { auroc: number; chosenWrongShare: number } }[] };
+  const its = st.iterations ?? [];
+  const meanOf = (xs: number[]) => { const f = xs.filter(Number.isFinite); return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN; };
+  const pairs = its.reduce((a, l) => a + l.pairs, 0);
+  return {
+    preferencePairs: pairs,
+    preferenceUpdated: pairs > 0 ? 1 : 0,
+    preferenceAuroc: meanOf(its.map((l) => l.diagnostics?.auroc ?? NaN)),
+    preferenceChosenWrong: meanOf(its.filter((l) => l.pairs > 0).map((l) => l.diagnostics?.chosenWrongShare ?? NaN)),
+  };
+}
+
+/**
  * Evaluates one condition: text and grounding metrics of its greedy sub-tasks, and closed-loop execution with both
  * executors. Independent of every other condition (same held-out samples, same board seeds), so conditions can be
  * evaluated in any order or in separate processes.
@@ -140,7 +162,7 @@ export function evaluateCondition(ctx: EvaluationContext, cond: Condition): Plan
   const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache);
   const episodes: EpisodeRecord[] = [];
   const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
-  const row = { ...text, ...exec };
+  const row = { ...text, ...exec, ...preferenceColumns(ctx.runDir, CONDITION_MODEL[cond]) };
   logMetrics(ctx.runDir, { task: 'evaluate', kind: 'eval', condition: cond, ...row });
   ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, grounding ${text.groundingScore.toFixed(3)}; ` +
     `sub-task success ${exec.policySubTaskSuccess.toFixed(2)} (policy) / ${exec.oracleSubTaskSuccess.toFixed(2)} (oracle), ` +
@@ -195,6 +217,15 @@ export async function evaluateConditions(ctx: EvaluationContext): Promise<Evalua
   return mergeEvaluation(ctx.runDir, parts, evaluateRetrieval(ctx));
 }
 
+/** tables/claims.csv: a row per claim of the paper with its per-seed quantity, interval and verdict (eval/claims.ts). */
+export function writeClaimsTable(runDir: string, rows: ClaimRow[]): string {
+  const file = path.join(runDir, 'tables', 'claims.csv');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const columns = ['id', 'claim', 'source', 'quantity', 'seeds', 'mean', 'ci95Lo', 'ci95Hi', 'measured', 'verdict', 'rule'] as const;
+  fs.writeFileSync(file, toCsv({ columns: [...columns], values: rows.map((r) => columns.map((c) => r[c])) }));
+  return file;
+}
+
 /** tables/retrieval.csv: a row per (grounding model, trajectory perturbation). */
 export function writeRetrievalTable(runDir: string, rows: GroundingRetrievalRow[]): string {
   const flat = rows.map((r) => ({
@@ -215,5 +246,6 @@ export async function writeEvaluation(runDir: string, s: EvaluationSummary, test
   const rows = [...CONDITIONS, GROUND_TRUTH_PLANNER];
   await writeTables(runDir, rows, s.results, testSamples, s.generated, qualitativeRows);
   writeRetrievalTable(runDir, s.retrieval);
+  writeClaimsTable(runDir, evaluateClaims([{ seed: NaN, results: s.results as ClaimSeed['results'], retrieval: s.retrieval as unknown as ClaimSeed['retrieval'] }]));
   writeJsonAtomic(path.join(runDir, 'summary.json'), { ...extra, conditions: s.results, retrieval: s.retrieval });
 }

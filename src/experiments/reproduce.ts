@@ -19,7 +19,7 @@ import { Policy } from '../models/policy';
 import { synthesize, defaultWorkers } from '../sim/synth';
 import { Tokenizer } from '../text/tokenizer';
 import { logMetrics, train, type TrainConfig } from '../train/loop';
-import { runSimpoIterations } from '../train/simpo-iterations';
+import { runSimpoIterations, SIMPO_EXTRAS } from '../train/simpo-iterations';
 import { loadSamples, trainTokenizer } from './dataset';
 import { getPreset, type Preset } from './presets';
 import type { StageSchedule } from './schedule';
@@ -33,6 +33,19 @@ import {
 } from './evaluate';
 import type { GroundingRetrievalRow } from '../eval/grounding-retrieval';
 import { writeRunFigures } from '../viz/run-figures';
+import { namesSameSubTask } from '../eval/conditions';
+import { blockSet } from '../sim/constants';
+import { parseSubTask } from '../text/subtask-parser';
+import type { IterationLog } from '../train/simpo-iterations';
+
+const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${(100 * v).toFixed(0)}%`);
+/** One line per SimPO iteration: the pairs, their scores, and how the judge's choices compare with the truth. */
+export function describeIteration(l: IterationLog): string {
+  const d = l.diagnostics;
+  return `pairs ${l.pairs}, chosen/rejected score ${l.chosenScore.toFixed(3)}/${l.rejectedScore.toFixed(3)}, candidate score ${l.candidateScore.toFixed(3)}, ` +
+    `ties ${pct(l.tieShare)}, distinct ${pct(l.distinctShare)}` +
+    (d ? `; right one among candidates ${pct(d.rightAvailableShare)}, chosen right ${pct(d.chosenCorrectShare)} (rejected right ${pct(d.rejectedCorrectShare)}), AUROC ${Number.isFinite(d.auroc) ? d.auroc.toFixed(2) : 'n/a'}` : '');
+}
 
 export interface ReproduceOptions {
   preset: string;
@@ -130,7 +143,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     beta: S.simpo.beta, gammaBetaRatio: S.simpo.gammaBetaRatio, pairing: { minMargin: S.simpo.minMargin },
     stepsPerIteration: S.simpo.stepsPerIteration, batchSize: S.simpo.batchSize, peakLr: S.simpo.peakLr,
     warmupSteps: Math.ceil(S.simpo.stepsPerIteration / 10), clipNorm: 10, weightDecay: 0,
+    finalLrFraction: SIMPO_EXTRAS.finalLrFraction, sftWeight: S.simpo.sftWeight, rejectInvalid: S.simpo.rejectInvalid,
   };
+  const specs = blockSet(S.data.blocks);
   // The same training samples for every condition's preference iterations.
   const prefSamples = samples.hierarchical.train.slice(0, S.simpo.samplesPerIteration);
 
@@ -150,9 +165,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     run: async () => {
       planner.ps.load(weights(start));
       const logs = await runSimpoIterations(name, plannerPolicy(planner, tok, cache), groundingScorer(loadGrounding(cond), tok, cache), prefSamples, simpoCfg,
-        { runDir: o.out, seed: o.seed + 200, resume: true, progress: o.progress });
+        {
+          runDir: o.out, seed: o.seed + 200, resume: true, progress: o.progress,
+          validCandidate: (text) => parseSubTask(text, specs) !== null,
+          // For the logs only: the loop pairs and updates on grounding scores alone.
+          judge: (s, text) => namesSameSubTask(text, s.lowLevel, specs),
+        });
       planner.ps.save(weights(name), { model: 'planner', start, grounding: cond });
-      for (const l of logs) log(`  ${name} iteration ${l.iteration}: pairs ${l.pairs}, chosen score ${l.chosenScore.toFixed(3)}, candidate score ${l.candidateScore.toFixed(3)}, margin ${l.margin.toFixed(3)}, ties ${(100 * l.tieShare).toFixed(0)}%`);
+      for (const l of logs) log(`  ${name} iteration ${l.iteration}: ${describeIteration(l)}`);
       return { iterations: logs.map(({ examples, ...rest }) => rest), examples: logs[logs.length - 1]?.examples ?? [] };
     },
   });

@@ -44,6 +44,10 @@ export interface SimpoSchedule {
   peakLr: number;
   /** Training samples used for candidate generation per iteration (sampling is the costly part). */
   samplesPerIteration: number;
+  /** NLL weight on the chosen text (CPO's cpo_alpha; 0 = the paper's plain SimPO). */
+  sftWeight: number;
+  /** Unparseable candidates may be rejected but never chosen (false = the paper's plain ranking). */
+  rejectInvalid: boolean;
 }
 
 export interface EvalSchedule {
@@ -76,7 +80,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     policy: { ...stageDefaults, steps: 30, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
     plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5 },
     plannerSft: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
-    simpo: { iterations: 2, candidates: 4, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0, stepsPerIteration: 10, batchSize: 8, peakLr: 5e-4, samplesPerIteration: 24 },
+    simpo: { iterations: 2, candidates: 4, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0, stepsPerIteration: 10, batchSize: 8, peakLr: 5e-4, samplesPerIteration: 24, sftWeight: 0, rejectInvalid: false },
     eval: { samples: 24, rolloutEpisodes: 2, stepsPerSubtask: 20, qualitative: 4 },
   },
   small: {
@@ -86,7 +90,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
-    simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96 },
+    simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96, sftWeight: 0, rejectInvalid: false },
     eval: { samples: 150, rolloutEpisodes: 20, stepsPerSubtask: 40, qualitative: 6 },
   },
   paper: {
@@ -95,7 +99,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     policy: { ...stageDefaults, steps: 30000, batchSize: 64, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
     plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500 },
     plannerSft: { ...stageDefaults, steps: 10000, batchSize: 64, peakLr: 2e-5, finalLr: 1e-6, warmupSteps: 500 },
-    simpo: { iterations: 5, candidates: 8, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 2000, batchSize: 128, peakLr: 8e-7, samplesPerIteration: 20000 },
+    simpo: { iterations: 5, candidates: 8, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 2000, batchSize: 128, peakLr: 8e-7, samplesPerIteration: 20000, sftWeight: 0, rejectInvalid: false },
     eval: { samples: 2000, rolloutEpisodes: 50, stepsPerSubtask: 100, qualitative: 8 },
   },
 };

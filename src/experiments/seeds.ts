@@ -5,6 +5,7 @@
  *   OUT/tables/results.csv    condition, metric, seeds, mean, std (n − 1), 95% percentile-bootstrap interval of the
  *                             mean (1000 resamples), and the per-seed values;
  *   OUT/tables/retrieval.csv  the same for each grounding model × trajectory perturbation × recall@k;
+ *   OUT/tables/claims.csv     each claim of the paper: its per-seed quantity, 95% t-interval and verdict (eval/claims.ts);
  *   OUT/summary.json          means, intervals and per-seed values, from which `gpla figures OUT` draws error bars.
  *
  * With 3–5 seeds a bootstrap interval is coarse (it cannot be wider than the values' range); it is reported beside
@@ -15,7 +16,8 @@ import * as path from 'node:path';
 import { summarize, type Summary } from '../eval/stats';
 import type { GroundingRetrievalRow } from '../eval/grounding-retrieval';
 import { writeRunFigures } from '../viz/run-figures';
-import { CONDITIONS, GROUND_TRUTH_PLANNER, type ResultRow } from './evaluate';
+import { CONDITIONS, GROUND_TRUTH_PLANNER, writeClaimsTable, type ResultRow } from './evaluate';
+import { evaluateClaims, type ClaimSeed } from '../eval/claims';
 import { reproduce, type ReproduceOptions, type ReproduceResult } from './reproduce';
 import { writeJsonAtomic } from './stages';
 import { toCsv } from './tables';
@@ -105,6 +107,7 @@ export async function reproduceSeeds(o: ReproduceOptions & { seeds: number }): P
   }
   const aggregate = aggregateSeeds(seedRuns, o.seed);
   writeSeedTables(o.out, aggregate, seedRuns[0].retrieval[0]?.n ?? 0);
+  writeClaimsTable(o.out, evaluateClaims(seedRuns as unknown as ClaimSeed[]));
   await writeRunFigures(o.out);
   return { runs, aggregate };
 }

@@ -69,3 +69,56 @@ export function buildPreferencePairs(candidates: ScoredCandidate[][], options: P
   });
   return result;
 }
+
+/**
+ * Area under the ROC curve of scores against binary labels: the probability that a random positive scores above a
+ * random negative (ties count ½), by the rank-sum formula. NaN when either class is empty.
+ */
+export function auroc(scores: number[], positive: boolean[]): number {
+  if (scores.length !== positive.length) throw new Error(`auroc: ${scores.length} scores but ${positive.length} labels`);
+  const idx = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  const ranks = new Array<number>(scores.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
+    for (let k = i; k <= j; k++) ranks[idx[k]] = (i + j) / 2 + 1; // average rank of a tie group, 1-based
+    i = j + 1;
+  }
+  const nPos = positive.filter(Boolean).length;
+  const nNeg = positive.length - nPos;
+  if (nPos === 0 || nNeg === 0) return NaN;
+  const rankSum = positive.reduce((a, p, i) => a + (p ? ranks[i] : 0), 0);
+  return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+}
+
+/**
+ * How far the preference signal agrees with correctness, measured with labels the loop itself never sees (issue 16):
+ * `correct[i][k]` says whether candidate k of sample i names the right sub-task.
+ */
+export interface PreferenceDiagnostics {
+  /** Share of candidates that are correct. */
+  correctShare: number;
+  /** Share of samples with at least one correct candidate (what best-of-K can pick at most). */
+  rightAvailableShare: number;
+  /** Over kept pairs: the chosen is correct / the chosen is wrong / the rejected is correct. */
+  chosenCorrectShare: number;
+  chosenWrongShare: number;
+  rejectedCorrectShare: number;
+  /** AUROC of the grounding score against correctness over every scored candidate. */
+  auroc: number;
+}
+
+export function preferenceDiagnostics(candidates: ScoredCandidate[][], pairs: PreferencePair[], correct: boolean[][]): PreferenceDiagnostics {
+  if (correct.length !== candidates.length) throw new Error(`preference diagnostics: ${candidates.length} samples but ${correct.length} correctness lists`);
+  const isRight = (sample: number, text: string) => candidates[sample].some((c, k) => c.text === text && correct[sample][k]);
+  const share = (xs: boolean[]) => (xs.length ? xs.filter(Boolean).length / xs.length : NaN);
+  const flatCorrect = correct.flat();
+  return {
+    correctShare: share(flatCorrect),
+    rightAvailableShare: share(correct.map((c) => c.some(Boolean))),
+    chosenCorrectShare: share(pairs.map((p) => isRight(p.sample, p.chosen.text))),
+    chosenWrongShare: share(pairs.map((p) => !isRight(p.sample, p.chosen.text))),
+    rejectedCorrectShare: share(pairs.map((p) => isRight(p.sample, p.rejected.text))),
+    auroc: auroc(candidates.flat().map((c) => c.score), flatCorrect),
+  };
+}

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
 import { simpoLoss } from './losses';
 import { logMetrics, train, type TrainConfig } from './loop';
-import { buildPreferencePairs, type PairingOptions, type PreferencePair, type ScoredCandidate } from './preference';
+import { buildPreferencePairs, preferenceDiagnostics, type PairingOptions, type PreferenceDiagnostics, type PreferencePair, type ScoredCandidate } from './preference';
 
 /** What the preference loop needs from a planner. */
 export interface PreferencePolicy<S> {
@@ -49,7 +49,22 @@ export interface SimpoConfig {
   warmupSteps: number;
   clipNorm: number;
   weightDecay: number;
+  /** LR at the end of each iteration's schedule, as a fraction of peakLr. */
+  finalLrFraction: number;
+  /**
+   * Weight of an NLL term on the chosen text added to the SimPO loss (CPO's `cpo_alpha`; 0 = plain SimPO, the paper's
+   * setting): keeps the planner near fluent, parseable text while the preference term moves it.
+   */
+  sftWeight: number;
+  /**
+   * Candidates the `validCandidate` check rejects (e.g. text the sub-task grammar cannot read) get the lowest score
+   * before pairing, so they can be rejected but never chosen. false = the paper's plain ranking.
+   */
+  rejectInvalid: boolean;
 }
+
+/** Defaults of the options beyond the paper's SimPO (plain SimPO). */
+export const SIMPO_EXTRAS = { finalLrFraction: 0.1, sftWeight: 0, rejectInvalid: false } as const;
 
 export interface IterationLog {
   iteration: number;
@@ -60,11 +75,17 @@ export interface IterationLog {
   /** Mean chosen − rejected score over kept pairs. */
   margin: number;
   pairs: number;
+  /** Mean grounding score of the rejected candidates of kept pairs. */
+  rejectedScore: number;
   /** Share of samples dropped as ties. */
   tieShare: number;
   /** Share of distinct texts among all candidates (diversity of sampling). */
   distinctShare: number;
   finalLoss: number;
+  /** Candidates the validity check rejected (share of all), when `rejectInvalid` is on. */
+  invalidShare: number;
+  /** Correctness diagnostics, present when the caller passed a `judge` (labels the loop never uses). */
+  diagnostics?: PreferenceDiagnostics;
   examples: { sample: number; candidates: ScoredCandidate[] }[];
 }
 
@@ -75,6 +96,9 @@ interface IterationData {
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** A score below every candidate's, for candidates that may be rejected but never chosen. */
+const lowestScore = (list: ScoredCandidate[]) => Math.min(...list.map((c) => c.score)) - 1;
 
 /** Samples and scores candidates for every sample, in chunks so memory stays bounded. */
 function sampleAndScore<S>(policy: PreferencePolicy<S>, scorer: CandidateScorer<S>, samples: S[], cfg: SimpoConfig, rng: Rng, chunk = 32): ScoredCandidate[][] {
@@ -99,8 +123,15 @@ export async function runSimpoIterations<S>(
   scorer: CandidateScorer<S>,
   samples: S[],
   cfg: SimpoConfig,
-  opts: { runDir: string; seed: number; resume: boolean; progress?: TrainConfig['progress']; examples?: number },
+  opts: {
+    runDir: string; seed: number; resume: boolean; progress?: TrainConfig['progress']; examples?: number;
+    /** Whether a candidate is well-formed (for `rejectInvalid`; uses no sub-task label). */
+    validCandidate?: (text: string) => boolean;
+    /** Evaluation only: whether a candidate names the sample's true sub-task. Never influences pairs or updates. */
+    judge?: (sample: S, text: string) => boolean;
+  },
 ): Promise<IterationLog[]> {
+  if (cfg.rejectInvalid && !opts.validCandidate) throw new Error('SimPO: rejectInvalid needs a validCandidate check');
   const dir = path.join(opts.runDir, 'simpo', name);
   fs.mkdirSync(dir, { recursive: true });
   const logs: IterationLog[] = [];
@@ -112,7 +143,8 @@ export async function runSimpoIterations<S>(
       data = JSON.parse(fs.readFileSync(file, 'utf8'));
     } else {
       const candidates = sampleAndScore(policy, scorer, samples, cfg, rng);
-      const paired = buildPreferencePairs(candidates, cfg.pairing);
+      const ranked = cfg.rejectInvalid ? candidates.map((list) => list.map((c) => (opts.validCandidate!(c.text) ? c : { ...c, score: lowestScore(list) }))) : candidates;
+      const paired = buildPreferencePairs(ranked, cfg.pairing);
       data = { candidates, pairs: paired.pairs, ties: paired.ties };
       const tmp = `${file}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(data));
@@ -130,14 +162,15 @@ export async function runSimpoIterations<S>(
             const ss = batch.map((p) => samples[p.sample]);
             const chosen = policy.meanLogProb(ss, batch.map((p) => p.chosen.text));
             const rejected = policy.meanLogProb(ss, batch.map((p) => p.rejected.text));
-            return simpoLoss(chosen, rejected, cfg.beta, cfg.gammaBetaRatio);
+            const loss = simpoLoss(chosen, rejected, cfg.beta, cfg.gammaBetaRatio);
+            return cfg.sftWeight > 0 ? (loss.sub(chosen.mean().mul(cfg.sftWeight)) as tf.Scalar) : loss;
           },
         },
         {
           steps: cfg.stepsPerIteration,
           peakLr: cfg.peakLr,
           warmupSteps: cfg.warmupSteps,
-          finalLr: cfg.peakLr * 0.1,
+          finalLr: cfg.peakLr * cfg.finalLrFraction,
           optimizer: { weightDecay: cfg.weightDecay },
           clipNorm: cfg.clipNorm,
           seed: opts.seed * 7919 + r,
@@ -151,15 +184,20 @@ export async function runSimpoIterations<S>(
       finalLoss = result.finalLoss;
     }
     const all = candidates.flat();
+    // Scores as the grounding model gave them (invalid candidates' lowered scores are for pairing only).
+    const raw = (p: PreferencePair, which: 'chosen' | 'rejected') => candidates[p.sample].find((c) => c.text === p[which].text)?.score ?? p[which].score;
     const log: IterationLog = {
       iteration: r,
-      chosenScore: mean(pairs.map((p) => p.chosen.score)),
+      chosenScore: mean(pairs.map((p) => raw(p, 'chosen'))),
+      rejectedScore: mean(pairs.map((p) => raw(p, 'rejected'))),
       candidateScore: mean(all.map((c) => c.score)),
       margin: mean(pairs.map((p) => p.margin)),
       pairs: pairs.length,
       tieShare: candidates.length ? data.ties / candidates.length : 0,
       distinctShare: all.length ? new Set(all.map((c) => c.text)).size / all.length : 0,
       finalLoss,
+      invalidShare: opts.validCandidate ? all.filter((c) => !opts.validCandidate!(c.text)).length / (all.length || 1) : NaN,
+      ...(opts.judge ? { diagnostics: preferenceDiagnostics(candidates, pairs, candidates.map((list, i) => list.map((c) => opts.judge!(samples[i], c.text)))) } : {}),
       examples: candidates.slice(0, opts.examples ?? 3).map((c, sample) => ({ sample, candidates: c })),
     };
     logs.push(log);

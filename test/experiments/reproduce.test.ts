@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { CLAIMS } from '../../src/eval/claims';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,7 +32,7 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     // Two processes shared the training stages (the second one's lines are prefixed).
     assert.ok(lines.some((l) => /^\[jobs 2\] \[[a-z-]+\] done in/.test(l)), 'the second process ran stages');
     assert.ok(lines.some((l) => /^\[[a-z-]+\] done in/.test(l) && !l.startsWith('[data]')), 'this process ran stages');
-    for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'tables/retrieval.csv', 'tables/execution-episodes.jsonl', 'rollouts/supervised-oracle.json', 'figures/closed-loop-supervised-policy.png', 'summary.json', 'models/planner-sft.safetensors']) {
+    for (const f of ['config.json', 'tokenizer.json', 'metrics.jsonl', 'tables/results.csv', 'tables/qualitative.csv', 'tables/retrieval.csv', 'tables/claims.csv', 'tables/execution-episodes.jsonl', 'rollouts/supervised-oracle.json', 'figures/closed-loop-supervised-policy.png', 'summary.json', 'models/planner-sft.safetensors']) {
       assert.ok(fs.existsSync(path.join(out, f)), `${f} missing`);
     }
     const csv = fs.readFileSync(path.join(out, 'tables/results.csv'), 'utf8').trim().split('\n');
@@ -70,6 +71,19 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const simpo = metrics.filter((m) => m.task === 'simpo-planner-gpla-action');
     assert.equal(simpo.length, 2);
     assert.ok(simpo.every((m) => (m.pairs as number) > 0));
+    // The logs carry the judge's diagnostics (labels the loop never uses) and the rejected side's score.
+    for (const m of simpo) {
+      const d = m.diagnostics as Record<string, number>;
+      assert.ok(d && d.rightAvailableShare >= 0 && d.rightAvailableShare <= 1 && d.chosenCorrectShare >= 0, JSON.stringify(m));
+      assert.ok((m.rejectedScore as number) < (m.chosenScore as number));
+    }
+    // GPLA rows say whether their preference loop updated anything; the claims table has a verdict per claim.
+    assert.ok((r.results['GPLA (action-conditioned)'].preferencePairs ?? 0) > 0);
+    assert.equal(r.results['GPLA (action-conditioned)'].preferenceUpdated, 1);
+    assert.equal(r.results.Supervised.preferencePairs, undefined);
+    const claims = fs.readFileSync(path.join(out, 'tables/claims.csv'), 'utf8').trim().split('\n');
+    assert.equal(claims.length, 1 + CLAIMS.length);
+    assert.ok(claims.slice(1).every((l) => /,inconclusive,/.test(l)), 'one seed settles no claim');
     assert.ok((simpo[1].chosenScore as number) > (simpo[0].chosenScore as number), `chosen score ${simpo.map((m) => m.chosenScore)}`);
     assert.ok((r.results.Supervised.samples ?? 0) > 0);
     // Re-running resumes: every stage is skipped and the results are the same.

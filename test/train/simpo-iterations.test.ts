@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { runSimpoIterations, type CandidateScorer, type PreferencePolicy, type SimpoConfig } from '../../src/train/simpo-iterations';
+import { runSimpoIterations, SIMPO_EXTRAS, type CandidateScorer, type PreferencePolicy, type SimpoConfig } from '../../src/train/simpo-iterations';
 import { Rng } from '../../src/util/rng';
 
 // A toy planner: for each context (sample) a categorical distribution over a fixed set of sentences, whose logits
@@ -45,7 +45,7 @@ const scorer: CandidateScorer<number> = {
 
 const CFG: SimpoConfig = {
   iterations: 4, candidates: 4, temperature: 1, topP: 1, beta: 2, gammaBetaRatio: 0.5, pairing: { minMargin: 0 },
-  stepsPerIteration: 30, batchSize: 8, peakLr: 0.1, warmupSteps: 2, clipNorm: 10, weightDecay: 0,
+  stepsPerIteration: 30, batchSize: 8, peakLr: 0.1, warmupSteps: 2, clipNorm: 10, weightDecay: 0, ...SIMPO_EXTRAS,
 };
 
 describe('train/simpo-iterations: sample, score, pair, SimPO, repeat', () => {
@@ -68,6 +68,48 @@ describe('train/simpo-iterations: sample, score, pair, SimPO, repeat', () => {
     assert.deepEqual(Array.from(argmax), best);
     const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(lines.filter((l) => l.kind === 'simpo').length, 4);
+  });
+
+  it('logs correctness diagnostics from a judge it never uses for pairs: AUROC, chosen right, right available', async () => {
+    const samples = Array.from({ length: 24 }, (_, i) => i % CONTEXTS);
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-'));
+    // "Correct" = a sentence with a positive score: the score separates the classes perfectly, so AUROC is exactly 1.
+    const judge = (c: number, text: string) => SCORES[c][SENTENCES.indexOf(text)] > 0;
+    const logs = await runSimpoIterations('toy', toyPolicy(), scorer, samples, CFG, { runDir, seed: 1, resume: false, progress: 'silent', judge });
+    const plain = await runSimpoIterations('toy', toyPolicy(), scorer, samples, CFG, { runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-')), seed: 1, resume: false, progress: 'silent' });
+    assert.deepEqual(logs.map((l) => l.candidateScore), plain.map((l) => l.candidateScore), 'the judge changes nothing the loop does');
+    for (const l of logs) {
+      assert.equal(l.diagnostics!.auroc, 1);
+      assert.equal(l.diagnostics!.rejectedCorrectShare <= l.diagnostics!.chosenCorrectShare, true);
+      assert.ok(Math.abs(l.diagnostics!.chosenCorrectShare + l.diagnostics!.chosenWrongShare - 1) < 1e-12);
+    }
+    assert.ok(logs[3].diagnostics!.correctShare > logs[0].diagnostics!.correctShare, `correct share ${logs.map((l) => l.diagnostics!.correctShare.toFixed(2))}`);
+    assert.ok(logs.every((l) => l.rejectedScore < l.chosenScore));
+  });
+
+  it('rejectInvalid: a candidate the validity check refuses is never chosen; without a check it is an error', async () => {
+    const samples = Array.from({ length: 24 }, (_, i) => i % CONTEXTS);
+    const validCandidate = (t: string) => t !== 'point at the star';
+    const cfg = { ...CFG, iterations: 2, rejectInvalid: true };
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-'));
+    const logs = await runSimpoIterations('toy', toyPolicy(), scorer, samples, cfg, { runDir, seed: 3, resume: false, progress: 'silent', validCandidate });
+    const saved = JSON.parse(fs.readFileSync(path.join(runDir, 'simpo', 'toy', 'iter-1.json'), 'utf8')) as { pairs: { chosen: { text: string } }[] };
+    assert.ok(saved.pairs.length > 0 && saved.pairs.every((p) => p.chosen.text !== 'point at the star'));
+    assert.ok(logs[0].invalidShare > 0 && logs[0].invalidShare < 1);
+    await assert.rejects(runSimpoIterations('toy', toyPolicy(), scorer, samples, cfg, { runDir, seed: 3, resume: false, progress: 'silent' }), /rejectInvalid needs a validCandidate/);
+  });
+
+  it('sftWeight adds an NLL term on the chosen text and still finds each context\'s best sentence', async () => {
+    const samples = Array.from({ length: 24 }, (_, i) => i % CONTEXTS);
+    const a = toyPolicy();
+    const b = toyPolicy();
+    await runSimpoIterations('toy', a, scorer, samples, CFG, { runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-')), seed: 1, resume: false, progress: 'silent' });
+    await runSimpoIterations('toy', b, scorer, samples, { ...CFG, sftWeight: 0.5 }, { runDir: fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-')), seed: 1, resume: false, progress: 'silent' });
+    const la = Array.from(await a.params.get('logits')!.data());
+    const lb = Array.from(await b.params.get('logits')!.data());
+    assert.ok(la.some((v, i) => Math.abs(v - lb[i]) > 1e-3), 'the term changes the update');
+    const best = SCORES.map((row) => row.indexOf(Math.max(...row)));
+    assert.deepEqual(Array.from((await b.params.get('logits')!.argMax(1).data()) as Int32Array), best);
   });
 
   it('resumes an interrupted run to the same parameters', async () => {
