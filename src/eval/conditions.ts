@@ -10,6 +10,7 @@ import { groundingBatch, plannerInputs, textBatch } from '../experiments/dataset
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import { ciderD, corpusBleu, exactMatch, meanRougeL } from '../text/metrics';
+import type { BlockSpec } from '../sim/constants';
 import { parseSubTask } from '../text/subtask-parser';
 import type { Tokenizer } from '../text/tokenizer';
 
@@ -67,7 +68,8 @@ function textSimilarity(g: GroundingModel, tok: Tokenizer, a: string[], b: strin
   });
 }
 
-export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache): ConditionMetrics {
+/** `board`: the blocks the samples' boards hold, for names by colour or shape alone (default BLOCK_4, the parser's). */
+export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache, board?: BlockSpec[]): ConditionMetrics {
   const cands = gen.map((g) => g.text);
   const refs = gen.map((g) => [g.sample.lowLevel]);
   let block = 0;
@@ -75,8 +77,8 @@ export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, t
   let both = 0;
   let unparseable = 0;
   for (const g of gen) {
-    const p = parseSubTask(g.text);
-    const t = parseSubTask(g.sample.lowLevel);
+    const p = parseSubTask(g.text, board);
+    const t = parseSubTask(g.sample.lowLevel, board);
     if (!p) {
       unparseable++;
       continue;
