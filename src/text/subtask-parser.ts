@@ -28,7 +28,8 @@ export interface ParsedSubTask {
   ambiguous?: string[];
 }
 
-const COLORS = ['red', 'blue', 'green', 'yellow'] as const;
+// Purple names the reference's purple_pole (BLOCK_4_WPOLE / BLOCK_8_WPOLE), the one block of another colour.
+const COLORS = ['red', 'blue', 'green', 'yellow', 'purple'] as const;
 /** Surface forms of each shape (plural and common synonyms). "square" names the cube unless it is "a square". */
 const SHAPE_WORDS: Record<string, string[]> = {
   moon: ['moon', 'moons', 'crescent', 'crescents'],
@@ -39,6 +40,7 @@ const SHAPE_WORDS: Record<string, string[]> = {
   triangle: ['triangle', 'triangles'],
   heart: ['heart', 'hearts'],
   hexagon: ['hexagon', 'hexagons', 'hex'],
+  pole: ['pole', 'poles'],
 };
 const SHAPE_OF = new Map(Object.entries(SHAPE_WORDS).flatMap(([shape, words]) => words.map((w) => [w, shape] as [string, string])));
 const GENERIC = ['block', 'blocks', 'one', 'ones', 'piece', 'pieces', 'object', 'objects', 'shape', 'shapes'];

@@ -174,6 +174,7 @@ describe('text/subtask-parser: free-form sub-tasks', () => {
     ['put the hexagon block on the left side of the green star', { block: 'yellow_hexagon', target: 'block-relative:left:green_star' }],
     ['push the star next to the green star', { block: 'red_star', target: 'block:green_star' }],
     ['drag the blue square towards the red circle', { block: 'blue_cube', target: 'block:red_circle' }],
+    ['push the purple pole to the right', { block: 'purple_pole', target: 'direction:right' }],
     ['make a square out of the blocks', null],
     ['put all the blocks in the bottom left corner', null],
     ['move the arm a little to the left', null],
