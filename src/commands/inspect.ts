@@ -5,8 +5,8 @@ import { actionSteps } from '../data/languagetable';
 export function register(program: Command): void {
   program
     .command('inspect')
-    .description('describe a TFDS builder folder of LanguageTable episodes (real or simulated)')
-    .argument('<dir>', 'folder with dataset_info.json, features.json and the shards')
+    .description('describe LanguageTable episodes (real or simulated): a TFDS builder folder, one shard file, or a glob of shards')
+    .argument('<source>', 'folder with dataset_info.json, features.json and the shards; or a shard file; or a quoted glob such as "DIR/language_table-train.tfrecord-0000*"')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, o: { json?: boolean }) => {
       const b = await openBuilder(dir);
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       }
       const acts = first ? actionSteps(first).flatMap((s) => s.action) : [];
       const summary = {
-        name: b.name, version: b.version, split: b.split, shards: b.shardPaths.length, episodes: b.numEpisodes, steps,
+        name: b.name, version: b.version, split: b.split, shards: b.shardPaths.length, episodes: b.numEpisodes, steps, metadata: b.metadata,
         imageShape: b.imageShape, hierarchy: b.hierarchy, features: b.features,
         firstEpisode: first && {
           id: first.episodeId, instruction: first.steps[0]?.instruction, length: first.steps.length,
@@ -32,6 +32,7 @@ export function register(program: Command): void {
         return;
       }
       console.log(`${b.name} ${b.version} (${b.split}): ${b.shardPaths.length} shards, ${b.numEpisodes} episodes, ${steps} steps`);
+      if (!b.metadata) console.log('no dataset_info.json / features.json beside the shards: counts read from the shards, every record checked against the step spec');
       console.log(`image ${b.imageShape?.join('x') ?? '?'} | hierarchy: ${b.hierarchy ? 'yes (long_horizon_instruction, subtasks/*)' : 'no'}`);
       console.log('step features: action[2] is_first is_last is_terminal reward observation/{effector_translation[2], effector_target_translation[2], instruction[512], rgb}');
       if (summary.firstEpisode) {

@@ -5,6 +5,7 @@ import { openBuilder } from '../data/builder';
 import { defaultWorkers, synthesize } from '../sim/synth';
 import { episodeFilmStrip, episodeGif } from '../sim/view';
 import type { CameraName } from '../sim/render';
+import { blockSetKey } from '../sim/constants';
 
 export function parseImageSize(v: string): [number, number] {
   const m = /^(\d+)x(\d+)$/.exec(v);
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .requiredOption('--episodes <n>', 'number of episodes', (v) => parseInt(v, 10))
     .option('--seed <s>', 'random seed', (v) => parseInt(v, 10), 0)
-    .option('--blocks <n>', 'block set: 4 (BLOCK_4) or 8 (BLOCK_8)', (v) => parseInt(v, 10), 4)
+    .option('--blocks <set>', 'block set: 4 (BLOCK_4), 8 (BLOCK_8) or real (the real robot\'s board: red star, red circle, green star, green circle, blue cube, blue triangle, yellow heart, yellow hexagon)', blockSetKey, 4)
     .option('--image <HxW>', 'stored image size', '64x64')
     .option('--camera <name>', 'perspective (reference view) or topdown', 'perspective')
     .option('--goals <names>', 'comma-separated goal names (default: all that apply)')

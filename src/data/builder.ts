@@ -1,8 +1,11 @@
 /**
- * TFDS builder folders (`<name>/<version>/`): `dataset_info.json` (splits with `shardLengths` as strings),
- * `features.json` (the FeaturesDict), and shards `<name>-<split>.tfrecord-XXXXX-of-YYYYY`. The reader takes the
- * shard list and counts from dataset_info.json, checks the spec, and iterates episodes (seeded shuffling of shards
- * and of episodes within a window, a split by episode id, a limit). The writer produces the same layout.
+ * TFDS builder folders (`<name>/<version>/`): `dataset_info.json` (splits with `shardLengths` as strings and the
+ * shard `filepathTemplate`), `features.json` (the FeaturesDict), and the shards the template names
+ * (shard-names.ts). The reader opens a builder folder, one shard file or a glob of shards: shards inside a builder
+ * folder take their counts from its dataset_info.json; shards with no metadata beside them are counted by reading
+ * them, and every record is checked against the step spec either way. It iterates episodes (seeded shuffling of
+ * shards and of episodes within a window, a split by episode id, a limit). The writer produces the same layout
+ * (tfds-metadata.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,104 +13,23 @@ import { Rng } from '../util/rng';
 import { DataError } from './errors';
 import type { Episode } from './episode';
 import { decodeEpisode, encodeEpisode, HIERARCHY_KEYS, STEP_SPEC } from './languagetable';
+import { decodeJpeg } from './image';
+import { DEFAULT_FILEPATH_TEMPLATE, expandGlob, isGlob, shardPath } from './shard-names';
+import { featuresJson, HIERARCHY_FILE, writeBuilderMetadata, type BuilderMeta } from './tfds-metadata';
 import { readTFRecords, writeTFRecordFile, type ReadStats } from './tfrecord';
 
 export { decodeEpisode, encodeEpisode };
 
-export interface BuilderMeta {
-  name: string;
-  version?: string;
-  split?: string;
-  imageShape: [number, number];
-  hierarchy: boolean;
-  description?: string;
-}
+export type { BuilderMeta };
+export { featuresJson, writeBuilderMetadata };
 
-export function shardFileName(name: string, split: string, index: number, numShards: number): string {
-  const pad = (n: number) => String(n).padStart(5, '0');
-  return `${name}-${split}.tfrecord-${pad(index)}-of-${pad(numShards)}`;
-}
-
-/** The FeaturesDict of a LanguageTable episode in TFDS's features.json form (plus the hierarchy keys if present). */
-export function featuresJson(meta: BuilderMeta): unknown {
-  const [h, w] = meta.imageShape;
-  const tensor = (shape: number[], dtype: string, description?: string) => ({
-    pythonClassName: 'tensorflow_datasets.core.features.tensor_feature.Tensor',
-    tensor: { shape: { dimensions: shape.map(String) }, dtype, encoding: 'none' },
-    ...(description ? { description } : {}),
-  });
-  const scalar = (dtype: string) => tensor([], dtype);
-  const observation = {
-    pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict',
-    featuresDict: {
-      features: {
-        effector_target_translation: tensor([2], 'float32', 'The target location for the end effector as a 2D cartesian setpoint.'),
-        effector_translation: tensor([2], 'float32'),
-        instruction: tensor([512], 'int32', 'A UTF-8 encoded string as bytes.'),
-        rgb: { pythonClassName: 'tensorflow_datasets.core.features.image_feature.Image', image: { shape: { dimensions: [String(h), String(w), '3'] }, dtype: 'uint8', encodingFormat: 'jpeg' } },
-      },
-    },
-  };
-  const step = {
-    pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict',
-    featuresDict: {
-      features: {
-        action: tensor([2], 'float32'),
-        is_first: scalar('bool'),
-        is_last: scalar('bool'),
-        is_terminal: scalar('bool'),
-        observation,
-        reward: scalar('float32'),
-      },
-    },
-  };
-  const features: Record<string, unknown> = {
-    episode_id: { pythonClassName: 'tensorflow_datasets.core.features.text_feature.Text', text: {} },
-    steps: { pythonClassName: 'tensorflow_datasets.core.features.dataset_feature.Dataset', sequence: { feature: step, length: '-1' } },
-  };
-  if (meta.hierarchy) {
-    features[HIERARCHY_KEYS.longHorizon] = { pythonClassName: 'tensorflow_datasets.core.features.text_feature.Text', text: {} };
-    features.subtasks = {
-      pythonClassName: 'tensorflow_datasets.core.features.sequence_feature.Sequence',
-      sequence: {
-        feature: {
-          pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict',
-          featuresDict: { features: { instruction: { pythonClassName: 'tensorflow_datasets.core.features.text_feature.Text', text: {} }, start: scalar('int64'), end: scalar('int64') } },
-        },
-        length: '-1',
-      },
-    };
-  }
-  return { pythonClassName: 'tensorflow_datasets.core.features.features_dict.FeaturesDict', featuresDict: { features } };
+/** A shard's file name under TFDS's default template (`<name>-<split>.tfrecord-XXXXX-of-YYYYY`). */
+export function shardFileName(name: string, split: string, index: number, numShards: number, template = DEFAULT_FILEPATH_TEMPLATE): string {
+  return shardPath({ dataset: name, split, template }, index, numShards);
 }
 
 export async function writeShard(file: string, records: Uint8Array[]): Promise<number> {
   return writeTFRecordFile(file, records);
-}
-
-export async function writeBuilderMetadata(dir: string, meta: BuilderMeta, shardLengths: number[], shardBytes?: number[]): Promise<void> {
-  const split = meta.split ?? 'train';
-  const info = {
-    name: meta.name,
-    version: meta.version ?? '0.0.1',
-    description: meta.description ?? '',
-    fileFormat: 'tfrecord',
-    moduleName: 'gpla.sim',
-    splits: [
-      {
-        name: split,
-        numBytes: String((shardBytes ?? []).reduce((a, b) => a + b, 0)),
-        shardLengths: shardLengths.map(String),
-        filepathTemplate: '{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}',
-      },
-    ],
-  };
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [file, value] of [['dataset_info.json', info], ['features.json', featuresJson(meta)]] as const) {
-    const tmp = path.join(dir, `${file}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
-    fs.renameSync(tmp, path.join(dir, file));
-  }
 }
 
 /** Writes a whole builder folder from episodes (in memory): shards of `perShard` episodes. */
@@ -119,7 +41,7 @@ export async function writeBuilder(dir: string, meta: BuilderMeta, episodes: Epi
   fs.mkdirSync(dir, { recursive: true });
   for (let s = 0; s < numShards; s++) {
     const part = episodes.slice(s * perShard, (s + 1) * perShard);
-    bytes.push(await writeShard(path.join(dir, shardFileName(meta.name, split, s, numShards)), part.map(encodeEpisode)));
+    bytes.push(await writeShard(path.join(dir, shardFileName(meta.name, split, s, numShards, meta.filepathTemplate)), part.map(encodeEpisode)));
     lengths.push(part.length);
   }
   await writeBuilderMetadata(dir, meta, lengths, bytes);
@@ -167,14 +89,19 @@ export interface Builder {
   numEpisodes: number;
   hierarchy: boolean;
   imageShape: [number, number] | null;
+  /** features.json's content (null for shards read without metadata). */
   features: unknown;
+  /** Whether counts and spec came from dataset_info.json and features.json (false: shards read bare). */
+  metadata: boolean;
   episodes(opts?: EpisodeIterOptions): AsyncGenerator<Episode>;
 }
 
 interface SplitInfo { name: string; shardLengths: string[]; filepathTemplate?: string }
 
+const NEEDS_METADATA = 'a TFDS builder folder with dataset_info.json and features.json (shards without them: pass a shard file or a glob, e.g. "DIR/*.tfrecord*")';
+
 function readJson(file: string): Record<string, unknown> {
-  if (!fs.existsSync(file)) throw new DataError('missing file', { file, expected: 'a TFDS builder folder with dataset_info.json and features.json' });
+  if (!fs.existsSync(file)) throw new DataError('missing file', { file, expected: NEEDS_METADATA });
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
@@ -198,10 +125,26 @@ function validateFeatures(file: string, features: Record<string, unknown>): { hi
   }
   const rgb = obs?.rgb as { image?: { shape?: { dimensions?: string[] } } } | undefined;
   const dims = rgb?.image?.shape?.dimensions?.map(Number);
-  return { hierarchy: HIERARCHY_KEYS.longHorizon in top, imageShape: dims && dims.length === 3 ? [dims[0], dims[1]] : null };
+  // Folders written before the hierarchy moved to its own file list it in features.json.
+  const hierarchy = HIERARCHY_KEYS.longHorizon in top || fs.existsSync(path.join(path.dirname(file), HIERARCHY_FILE));
+  return { hierarchy, imageShape: dims && dims.length === 3 ? [dims[0], dims[1]] : null };
 }
 
-export async function openBuilder(dir: string): Promise<Builder> {
+interface Resolved {
+  dir: string;
+  name: string;
+  version: string;
+  split: string;
+  shardPaths: string[];
+  shardLengths: number[];
+  hierarchy: boolean;
+  imageShape: [number, number] | null;
+  features: unknown;
+  metadata: boolean;
+}
+
+/** A builder folder through its dataset_info.json; `only` keeps the listed shards among its files. */
+function resolveFolder(dir: string, only?: string[]): Resolved {
   const infoFile = path.join(dir, 'dataset_info.json');
   const info = readJson(infoFile);
   const featFile = path.join(dir, 'features.json');
@@ -212,18 +155,82 @@ export async function openBuilder(dir: string): Promise<Builder> {
   if (!Array.isArray(splits) || splits.length === 0) throw new DataError('no splits', { file: infoFile, field: 'splits' });
   const split = splits.find((s) => s.name === 'train') ?? splits[0];
   if (!Array.isArray(split.shardLengths)) throw new DataError('missing shardLengths', { file: infoFile, field: `splits[${split.name}].shardLengths` });
-  const shardLengths = split.shardLengths.map((s, i) => {
+  const allLengths = split.shardLengths.map((s, i) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 0) throw new DataError('shard length is not a count', { file: infoFile, field: `splits[${split.name}].shardLengths[${i}]`, found: JSON.stringify(s) });
     return n;
   });
-  const shardPaths = shardLengths.map((_, i) => path.join(dir, shardFileName(name, split.name, i, shardLengths.length)));
-  for (const p of shardPaths) {
-    if (!fs.existsSync(p)) throw new DataError('shard listed in dataset_info.json is missing', { file: p, expected: `${shardLengths.length} shards` });
+  const naming = { dataset: name, split: split.name, fileFormat: typeof info.fileFormat === 'string' ? info.fileFormat : undefined, template: split.filepathTemplate };
+  const field = `splits[${split.name}].filepathTemplate`;
+  const allPaths = allLengths.map((_, i) => path.join(dir, shardPath(naming, i, allLengths.length, { file: infoFile, field })));
+  let keep = [...allPaths.keys()];
+  if (only) {
+    const index = new Map(allPaths.map((p, i) => [path.resolve(p), i]));
+    keep = only.map((f) => {
+      const i = index.get(path.resolve(f));
+      if (i === undefined) {
+        throw new DataError('shard file is not listed in the dataset_info.json beside it', {
+          file: f, field, expected: `one of its ${allPaths.length} shards (${path.basename(allPaths[0])}${allPaths.length > 1 ? ` … ${path.basename(allPaths[allPaths.length - 1])}` : ''})`,
+        });
+      }
+      return i;
+    });
   }
+  const shardPaths = keep.map((i) => allPaths[i]);
+  for (const p of shardPaths) {
+    if (!fs.existsSync(p)) throw new DataError('shard listed in dataset_info.json is missing', { file: p, field, expected: `${allLengths.length} shards named by ${JSON.stringify(split.filepathTemplate ?? DEFAULT_FILEPATH_TEMPLATE)}` });
+  }
+  return {
+    dir, name, version: String(info.version ?? ''), split: split.name, shardPaths, shardLengths: keep.map((i) => allLengths[i]),
+    hierarchy, imageShape, features, metadata: true,
+  };
+}
+
+/** Shard files with no metadata beside them: counted by reading them; name, split and image shape from the data. */
+async function resolveBareShards(files: string[]): Promise<Resolved> {
+  const shardLengths: number[] = [];
+  let first: Episode | null = null;
+  for (const file of files) {
+    let n = 0;
+    for await (const rec of readTFRecords(file)) {
+      if (!first) first = decodeEpisode(rec.data, { file, record: rec.index, offset: rec.offset });
+      n++;
+    }
+    shardLengths.push(n);
+  }
+  const m = /^(.+)-([A-Za-z0-9_]+)\.[a-z0-9]+-\d{5,}/.exec(path.basename(files[0]));
+  let imageShape: [number, number] | null = null;
+  if (first?.steps.length) {
+    const img = decodeJpeg(first.steps[0].rgbJpeg);
+    imageShape = [img.height, img.width];
+  }
+  return {
+    dir: path.dirname(files[0]), name: m?.[1] ?? path.basename(files[0]), version: '', split: m?.[2] ?? 'train', shardPaths: files, shardLengths,
+    hierarchy: !!first?.hierarchy, imageShape, features: null, metadata: false,
+  };
+}
+
+async function resolveSource(source: string): Promise<Resolved> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
+    throw new DataError('remote paths are not read directly', { file: source, expected: 'a local copy (gsutil -m cp -r gs://… DIR, or a Hugging Face download)' });
+  }
+  const files = isGlob(source) && !fs.existsSync(source) ? expandGlob(source) : null;
+  if (!files && !fs.existsSync(source)) throw new DataError('no such file or folder', { file: source, expected: 'a TFDS builder folder, a shard file or a glob of shard files' });
+  if (!files && fs.statSync(source).isDirectory()) return resolveFolder(source);
+  const shards = files ?? [source];
+  const dir = path.dirname(shards[0]);
+  return fs.existsSync(path.join(dir, 'dataset_info.json')) ? resolveFolder(dir, shards) : resolveBareShards(shards);
+}
+
+/**
+ * Opens a builder folder, a shard file or a glob of shard files (wildcards in the file name). Shards inside a builder
+ * folder are read through its metadata; remote paths (gs://, https://) must be copied to disk first.
+ */
+export async function openBuilder(source: string): Promise<Builder> {
+  const { dir, name, version, split, shardPaths, shardLengths, hierarchy, imageShape, features, metadata } = await resolveSource(source);
   const builder: Builder = {
-    dir, name, version: String(info.version ?? ''), split: split.name, shardPaths, shardLengths,
-    numEpisodes: shardLengths.reduce((a, b) => a + b, 0), hierarchy, imageShape, features,
+    dir, name, version, split, shardPaths, shardLengths,
+    numEpisodes: shardLengths.reduce((a, b) => a + b, 0), hierarchy, imageShape, features, metadata,
     async *episodes(opts: EpisodeIterOptions = {}) {
       const rng = opts.shuffleSeed !== undefined ? new Rng(opts.shuffleSeed) : null;
       const order = [...shardPaths.keys()];

@@ -7,7 +7,8 @@
  */
 import { DataError } from './errors';
 import type { Episode } from './episode';
-import { decodeResized, type RgbImage } from './image';
+import { decodeModelView } from './frames';
+import type { RgbImage } from './image';
 import { actionSteps } from './languagetable';
 
 export interface HierarchicalSample {
@@ -105,14 +106,18 @@ export function fitTrajectory(traj: Float32Array, T: number, L: number, mode: 'p
   return { values, mask };
 }
 
-/** Decoded model-resolution images, cached by JPEG identity (a sample's image is decoded once per run). */
+/**
+ * Decoded model-resolution images, cached by JPEG identity (a sample's image is decoded once per run). A stored frame
+ * becomes the square input by frames.ts's view (the reference crop and resize for 16:9 camera frames such as the
+ * real 360×640, a plain resize for the simulator's squares).
+ */
 export class ImageCache {
   private cache = new WeakMap<Uint8Array, RgbImage>();
   constructor(readonly size: number) {}
   get(jpeg: Uint8Array): RgbImage {
     let img = this.cache.get(jpeg);
     if (!img) {
-      img = decodeResized(jpeg, this.size, this.size);
+      img = decodeModelView(jpeg, this.size);
       this.cache.set(jpeg, img);
     }
     return img;

@@ -75,7 +75,8 @@ export function namesSameSubTask(text: string, reference: string, onBoard?: Bloc
   return !!p && !!t && p.block === t.block && p.target === t.target;
 }
 
-export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache): ConditionMetrics {
+/** `board`: the blocks the samples' boards hold, for names by colour or shape alone (default BLOCK_4, the parser's). */
+export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache, board?: BlockSpec[]): ConditionMetrics {
   const cands = gen.map((g) => g.text);
   const refs = gen.map((g) => [g.sample.lowLevel]);
   let block = 0;
@@ -83,8 +84,8 @@ export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, t
   let both = 0;
   let unparseable = 0;
   for (const g of gen) {
-    const p = parseSubTask(g.text);
-    const t = parseSubTask(g.sample.lowLevel);
+    const p = parseSubTask(g.text, board);
+    const t = parseSubTask(g.sample.lowLevel, board);
     if (!p) {
       unparseable++;
       continue;

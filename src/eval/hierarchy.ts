@@ -20,7 +20,7 @@ import type { ImageCache } from '../data/samples';
 import { plannerInputs } from '../experiments/dataset';
 import type { Planner } from '../models/planner';
 import type { Policy } from '../models/policy';
-import { blockSet, type BlockSpec, type DirectionName, type LocationName } from '../sim/constants';
+import { blockSet, type BlockSetKey, type BlockSpec, type DirectionName, type LocationName } from '../sim/constants';
 import { GoalPlan } from '../sim/goals';
 import { applicableGoals } from '../sim/episode';
 import { DEFAULT_ORACLE, PushOracle } from '../sim/oracle';
@@ -45,7 +45,7 @@ export interface HierarchyOptions {
    * the dataset's (reproduce uses run seed + 1000003) and the boards are held out from training.
    */
   seed: number;
-  blocks: 4 | 8;
+  blocks: BlockSetKey;
   stepsPerSubtask: number;
   /** Sub-tasks tried per episode before giving up (default: 2 × the number of blocks). */
   maxSubtasks?: number;

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageCache } from '../data/samples';
 import { textBatch } from '../experiments/dataset';
 import type { Policy } from '../models/policy';
-import { blockSet } from '../sim/constants';
+import { blockSet, type BlockSetKey } from '../sim/constants';
 import { render } from '../sim/render';
 import { instructionFor, isSuccess, sampleTask, type Family, type Task } from '../sim/tasks';
 import { resetWorld, stepWorld, type WorldState } from '../sim/world';
@@ -52,7 +52,7 @@ export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache
   return { success: done(), steps: t };
 }
 
-export function rolloutPolicy(policy: Policy, tok: Tokenizer, cache: ImageCache, o: { seed: number; steps: number; family: Family; blocks?: 4 | 8 }): RolloutResult {
+export function rolloutPolicy(policy: Policy, tok: Tokenizer, cache: ImageCache, o: { seed: number; steps: number; family: Family; blocks?: BlockSetKey }): RolloutResult {
   const rng = new Rng(o.seed);
   const world = resetWorld(blockSet(o.blocks ?? 4), rng);
   const task = sampleTask(o.family, world, rng);

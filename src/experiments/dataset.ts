@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { openBuilder, splitOf, type SplitName } from '../data/builder';
 import { batchImages, batchTrajectories, hierarchicalSamples, ImageCache, policySamples, type HierarchicalSample, type PolicySample } from '../data/samples';
+import type { BlockSetKey } from '../sim/constants';
 import { BOS, padRows, SEP, EOS, Tokenizer } from '../text/tokenizer';
 import type { GroundingBatch } from '../models/grounding';
 import type { PlannerInputs } from '../models/planner';
@@ -15,6 +16,10 @@ export interface Samples {
   hierarchical: Record<SplitName, HierarchicalSample[]>;
   policy: Record<SplitName, PolicySample[]>;
   episodes: Record<SplitName, number>;
+  /** Stored frame size (features.json's, else the first frame's): picks the frame view (data/frames.ts). */
+  imageShape: [number, number] | null;
+  /** The builder's dataset name (e.g. language_table for the real robot's data). */
+  name: string;
 }
 
 export async function loadSamples(dir: string, opts: { valFraction: number; testFraction: number; chunk: number; policyStride: number; limit?: number }): Promise<Samples> {
@@ -23,6 +28,8 @@ export async function loadSamples(dir: string, opts: { valFraction: number; test
     hierarchical: { train: [], val: [], test: [] },
     policy: { train: [], val: [], test: [] },
     episodes: { train: 0, val: 0, test: 0 },
+    imageShape: b.imageShape,
+    name: b.name,
   };
   for await (const ep of b.episodes({ limit: opts.limit })) {
     const split = splitOf(ep.episodeId, opts.valFraction, opts.testFraction);
@@ -32,6 +39,17 @@ export async function loadSamples(dir: string, opts: { valFraction: number; test
   }
   if (out.hierarchical.train.length === 0) throw new Error(`${dir}: no training samples (episodes per split: ${JSON.stringify(out.episodes)})`);
   return out;
+}
+
+/**
+ * The board of a published dataset, by its TFDS name: `language_table` is the real robot's board (the blocks its
+ * instructions name); `language_table_sim` was collected on BLOCK_8 ("sim human 8 block", the reference's
+ * train/configs/language_table_sim_local.py). Unknown names (the simulator's own folders): null, the preset decides.
+ */
+export function datasetBoard(name: string): BlockSetKey | null {
+  if (name === 'language_table') return 'real';
+  if (name === 'language_table_sim') return 8;
+  return null;
 }
 
 export function trainTokenizer(s: Samples): Tokenizer {

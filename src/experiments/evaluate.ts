@@ -23,6 +23,7 @@ import {
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import type { Policy } from '../models/policy';
+import { blockSet } from '../sim/constants';
 import type { Tokenizer } from '../text/tokenizer';
 import { logMetrics } from '../train/loop';
 import { progress } from '../util/progress';
@@ -159,7 +160,7 @@ export function preferenceColumns(runDir: string, model: string): Record<string,
 export function evaluateCondition(ctx: EvaluationContext, cond: Condition): PlannerEvaluation {
   ctx.planner.ps.load(ctx.weights(CONDITION_MODEL[cond]));
   const gen = generateGreedy(ctx.planner, ctx.tok, ctx.cache, ctx.testSamples);
-  const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache);
+  const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache, blockSet(ctx.schedule.data.blocks));
   const episodes: EpisodeRecord[] = [];
   const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
   const row = { ...text, ...exec, ...preferenceColumns(ctx.runDir, CONDITION_MODEL[cond]) };

@@ -20,7 +20,8 @@ import { synthesize, defaultWorkers } from '../sim/synth';
 import { Tokenizer } from '../text/tokenizer';
 import { logMetrics, train, type TrainConfig } from '../train/loop';
 import { runSimpoIterations, SIMPO_EXTRAS } from '../train/simpo-iterations';
-import { loadSamples, trainTokenizer } from './dataset';
+import { datasetBoard, loadSamples, trainTokenizer } from './dataset';
+import { frameViewFor } from '../data/frames';
 import { getPreset, type Preset } from './presets';
 import type { StageSchedule } from './schedule';
 import { gitRevision, readStage, stage, stageDone, writeJsonAtomic } from './stages';
@@ -104,6 +105,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       }), log);
   }
   const samples = await loadSamples(dataDir, { valFraction: S.data.valFraction, testFraction: S.data.testFraction, chunk: preset.models.policy.chunk, policyStride: 2 });
+  // A published dataset's own board: the blocks its sub-tasks name (for parsing them and for closed-loop boards).
+  const board = o.data ? datasetBoard(samples.name) : null;
+  if (board !== null && board !== S.data.blocks) {
+    if (!o.stageWorker) log(`data: ${samples.name} is recorded on the ${board === 'real' ? 'real robot\'s' : `BLOCK_${board}`} board; blocks ${S.data.blocks} → ${board}`);
+    S.data.blocks = board;
+  }
   const tokFile = path.join(o.out, 'tokenizer.json');
   const tok = fs.existsSync(tokFile) ? Tokenizer.load(tokFile) : trainTokenizer(samples);
   if (!o.stageWorker) tok.save(tokFile);
@@ -113,7 +120,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const cache = new ImageCache(S.data.imageSize);
   for (const m of [M.grounding, M.planner, M.policy]) m.image = S.data.imageSize;
   if (!o.stageWorker) writeJsonAtomic(path.join(o.out, 'config.json'), {
-    preset: preset.name, seed: o.seed, data: dataDir, backend: backend.name, backendVersion: backend.version, git: gitRevision(),
+    preset: preset.name, seed: o.seed, data: dataDir, frames: samples.imageShape && frameViewFor(samples.imageShape), backend: backend.name, backendVersion: backend.version, git: gitRevision(),
     models: M, schedule: S, tokenizer: { size: tok.size, file: 'tokenizer.json' },
     samples: Object.fromEntries(Object.entries(samples.hierarchical).map(([k, v]) => [k, v.length])), episodes: samples.episodes,
   });

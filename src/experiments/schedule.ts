@@ -5,12 +5,15 @@
  * Sizes: `tiny` runs the whole pipeline in the test suite in well under two minutes; `small` is the default
  * reproduction on a 2-core laptop CPU (≤ 30 minutes); `paper` names the scale of the paper's setting for a GPU.
  */
+import type { BlockSetKey } from '../sim/constants';
+
 export type PresetName = 'tiny' | 'small' | 'paper';
 
 export interface DataSchedule {
   /** Long-horizon episodes synthesised by the simulator (ignored with --data). */
   episodes: number;
-  blocks: 4 | 8;
+  /** Block set of synthesised data and closed-loop boards: 4, 8 or 'real' (the real robot's eight blocks). */
+  blocks: BlockSetKey;
   /** Image side fed to the models (square), and the stored image size of synthesised data. */
   imageSize: number;
   storedImage: [number, number];

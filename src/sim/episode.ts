@@ -6,7 +6,7 @@
 import type { Episode, Step, SubTask } from '../data/episode';
 import { encodeJpeg } from '../data/image';
 import { Rng } from '../util/rng';
-import { blockSet, type BlockSpec } from './constants';
+import { blockSet, type BlockSetKey, type BlockSpec } from './constants';
 import { GOALS, GoalPlan, SLOT_TOLERANCE, goalByName, type GoalDefinition } from './goals';
 import { DEFAULT_ORACLE, PushOracle, type OracleOptions } from './oracle';
 import { render, type CameraName } from './render';
@@ -14,7 +14,7 @@ import { goalPoint, instructionFor, isSuccess, type Task } from './tasks';
 import { cloneState, findBlock, resetWorld, restoreState, stepWorld, type WorldState } from './world';
 
 export interface EpisodeOptions {
-  blocks: 4 | 8;
+  blocks: BlockSetKey;
   image: [number, number];
   camera: CameraName;
   /** Goal names to draw from (default: all applicable). */

@@ -14,13 +14,13 @@ import { encodeEpisode } from '../data/languagetable';
 import { progress } from '../util/progress';
 import { CAMERAS, type CameraName } from './render';
 import { DEFAULT_EPISODE, applicableGoals, simulateEpisode, type EpisodeOptions } from './episode';
-import { blockSet } from './constants';
+import { blockSet, blockSetLabel, BLOCK_SET_KEYS, type BlockSetKey } from './constants';
 
 export interface SynthOptions {
   out: string;
   episodes: number;
   seed: number;
-  blocks: 4 | 8;
+  blocks: BlockSetKey;
   image: [number, number];
   camera: CameraName;
   goals?: string[];
@@ -33,7 +33,7 @@ export const DATASET_NAME = 'language_table_sim_gpla';
 
 export function validateSynthOptions(o: SynthOptions): void {
   if (!(Number.isInteger(o.episodes) && o.episodes > 0)) throw new Error(`synth: --episodes must be a positive integer, got ${o.episodes}`);
-  if (o.blocks !== 4 && o.blocks !== 8) throw new Error(`synth: unknown block set ${o.blocks}: accepted are 4, 8`);
+  if (!BLOCK_SET_KEYS.includes(o.blocks)) throw new Error(`synth: unknown block set ${o.blocks}: accepted are ${BLOCK_SET_KEYS.join(', ')}`);
   blockSet(o.blocks);
   if (!o.image.every((v) => Number.isInteger(v) && v > 0)) throw new Error(`synth: --image must be HxW with positive integers, got ${o.image.join('x')}`);
   if (!CAMERAS.includes(o.camera)) throw new Error(`synth: unknown camera "${o.camera}": accepted are ${CAMERAS.join(', ')}`);
@@ -78,7 +78,7 @@ export async function synthesize(o: SynthOptions): Promise<SynthSummary> {
   const numShards = Math.ceil(o.episodes / o.episodesPerShard);
   const meta: BuilderMeta = {
     name: DATASET_NAME, version: '0.0.1', split: 'train', imageShape: o.image, hierarchy: true,
-    description: `gpla simulator: ${o.episodes} long-horizon episodes, BLOCK_${o.blocks}, ${o.image.join('x')} ${o.camera}, seed ${o.seed}`,
+    description: `gpla simulator: ${o.episodes} long-horizon episodes, ${blockSetLabel(o.blocks)}, ${o.image.join('x')} ${o.camera}, seed ${o.seed}`,
   };
   const lengths = Array.from({ length: numShards }, (_, s) => Math.min(o.episodesPerShard, o.episodes - s * o.episodesPerShard));
   const todo = [...lengths.keys()].filter((s) => !fs.existsSync(path.join(o.out, shardFileName(DATASET_NAME, 'train', s, numShards))));

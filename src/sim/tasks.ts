@@ -137,8 +137,9 @@ export function sampleTask(family: Family, s: WorldState, rng: Rng): Task | null
         break;
       }
       case 'separate': {
+        // 1 to 4 nearest blocks, so every avoid phrasing of separate_blocks.py occurs (one, two, three, a group).
         const others = names.filter((n) => n !== block).sort((a, b) => dist(p, pos(s, a)) - dist(p, pos(s, b)));
-        task = { family, block, avoid: others.slice(0, 1 + rng.int(Math.min(2, others.length))) };
+        task = { family, block, avoid: others.slice(0, 1 + rng.int(Math.min(4, others.length))) };
         if (!inBounds(goalPoint(task, s))) continue;
         break;
       }
@@ -187,6 +188,8 @@ export const BLOCK_RELATIVE_PHRASES: Record<DirectionName, string[]> = {
   down_right: ['to the bottom right side of the', 'to the bottom right of the', 'diagonally down and to the right of the'],
 };
 export const SEPARATE_TEMPLATES = ['pull the %s apart from the %s', 'move the %s away from the %s', 'separate the %s from the %s'];
+/** What separate_blocks.py calls four or more blocks (and, half the time, three). */
+export const GROUP_SYNONYMS = ['group', 'clump', 'group of blocks'];
 
 /** Names allowed for a block on this board (synonyms.py get_block_synonyms). */
 export function blockSynonyms(block: BlockSpec, onBoard: BlockSpec[]): string[] {
@@ -217,17 +220,20 @@ export function instructionFor(task: Task, s: WorldState, rng: Rng, canonical = 
       const verb = pick(['move the', 'push the', 'slide the']);
       const dir = canonical ? task.direction.split('_').map((p) => DIRECTION_WORDS[p as 'up'][0]).join(' and ') : directionText(task.direction, rng);
       if (task.magnitude === 'far') return `${verb} ${name(task.block)} ${dir}`;
-      const sl = pick(SLIGHTLY);
+      // create_slightly_instruction: "slightly" alone leads the sentence; every synonym may sit before or after the direction.
       const place = canonical ? 0 : rng.int(3);
-      if (place === 0) return `${sl} ${verb.split(' ')[0]} the ${name(task.block)} ${dir}`;
+      if (place === 0) return `slightly ${verb} ${name(task.block)} ${dir}`;
+      const sl = pick(SLIGHTLY);
       if (place === 1) return `${verb} ${name(task.block)} ${sl} ${dir}`;
       return `${verb} ${name(task.block)} ${dir} ${sl}`;
     }
     case 'block2blockrelativelocation':
       return `${pick(PUSH_VERBS)} ${name(task.block)} ${pick(BLOCK_RELATIVE_PHRASES[task.direction])} ${name(task.target)}`;
     case 'separate': {
+      // separate_blocks.py: "A", "A and B", "A, B, and C" or a group word, ≥ 4 blocks a group word.
       const avoid = task.avoid.map(name);
-      const group = avoid.length === 1 ? avoid[0] : avoid.length === 2 ? `${avoid[0]} and the ${avoid[1]}` : 'rest of the blocks';
+      const listed = avoid.length === 1 ? avoid[0] : avoid.length === 2 ? `${avoid[0]} and ${avoid[1]}` : `${avoid[0]}, ${avoid[1]}, and ${avoid[2]}`;
+      const group = avoid.length <= 2 ? listed : avoid.length === 3 ? (canonical || rng.random() < 0.5 ? listed : pick(GROUP_SYNONYMS)) : pick(GROUP_SYNONYMS);
       return pick(SEPARATE_TEMPLATES).replace('%s', name(task.block)).replace('%s', group);
     }
     case 'point2block':
