@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../util/rng';
 import { DataError } from './errors';
-import type { Episode } from './episode';
+import { INSTRUCTION_LENGTH, type Episode } from './episode';
 import { decodeEpisode, encodeEpisode, HIERARCHY_KEYS, STEP_SPEC } from './languagetable';
 import { readTFRecords, writeTFRecordFile, type ReadStats } from './tfrecord';
 
@@ -182,23 +182,53 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
-/** Checks features.json against the LanguageTable step spec; returns (hierarchy present, image shape). */
-function validateFeatures(file: string, features: Record<string, unknown>): { hierarchy: boolean; imageShape: [number, number] | null } {
+/** What features.json must declare for each step feature: shape (per step) and the dtypes read as that kind. */
+const DECLARED: Record<keyof typeof STEP_SPEC, { shape: number[]; dtypes: string[] }> = {
+  'steps/action': { shape: [2], dtypes: ['float32'] },
+  'steps/is_first': { shape: [], dtypes: ['bool'] },
+  'steps/is_last': { shape: [], dtypes: ['bool'] },
+  'steps/is_terminal': { shape: [], dtypes: ['bool'] },
+  'steps/observation/effector_target_translation': { shape: [2], dtypes: ['float32'] },
+  'steps/observation/effector_translation': { shape: [2], dtypes: ['float32'] },
+  'steps/observation/instruction': { shape: [INSTRUCTION_LENGTH], dtypes: ['int32', 'int64'] },
+  'steps/observation/rgb': { shape: [-1, -1, 3], dtypes: ['uint8'] },
+  'steps/reward': { shape: [], dtypes: ['float32'] },
+};
+
+/**
+ * Checks features.json against the LanguageTable step spec (every step feature present with the shape and dtype
+ * this reader decodes; the image JPEG-encoded with positive height and width) and returns what records are then
+ * checked against: the image size, whether episode_id and the hierarchy are declared.
+ */
+function validateFeatures(file: string, features: Record<string, unknown>): { hierarchy: boolean; imageShape: [number, number] | null; episodeId: boolean } {
   const top = (features as { featuresDict?: { features?: Record<string, unknown> } }).featuresDict?.features;
   if (!top) throw new DataError('not a FeaturesDict', { file, field: 'featuresDict.features' });
   const steps = top.steps as { sequence?: { feature?: { featuresDict?: { features?: Record<string, unknown> } } } } | undefined;
   const stepFeatures = steps?.sequence?.feature?.featuresDict?.features;
   if (!stepFeatures) throw new DataError('missing the steps Dataset feature', { file, field: 'steps' });
   const obs = (stepFeatures.observation as { featuresDict?: { features?: Record<string, unknown> } } | undefined)?.featuresDict?.features;
-  for (const key of Object.keys(STEP_SPEC)) {
+  let imageShape: [number, number] | null = null;
+  for (const [key, want] of Object.entries(DECLARED) as [keyof typeof STEP_SPEC, (typeof DECLARED)[keyof typeof STEP_SPEC]][]) {
     const parts = key.split('/').slice(1);
     const holder = parts[0] === 'observation' ? obs : stepFeatures;
     const leaf = parts[parts.length - 1];
     if (!holder || !(leaf in holder)) throw new DataError('feature missing from features.json', { file, field: key, expected: 'the LanguageTable step spec' });
+    const decl = holder[leaf] as { tensor?: { shape?: { dimensions?: unknown[] }; dtype?: unknown }; image?: { shape?: { dimensions?: unknown[] }; dtype?: unknown; encodingFormat?: unknown } };
+    const t = key === 'steps/observation/rgb' ? decl.image : decl.tensor;
+    if (!t) throw new DataError(`features.json does not declare it as ${key === 'steps/observation/rgb' ? 'an Image' : 'a Tensor'}`, { file, field: key });
+    const dims = (t.shape?.dimensions ?? []).map(Number);
+    const shapeOk = dims.length === want.shape.length && dims.every((d, i) => (want.shape[i] === -1 ? Number.isInteger(d) && d > 0 : d === want.shape[i]));
+    if (!shapeOk || !want.dtypes.includes(String(t.dtype))) {
+      const shape = (d: number[]) => `[${d.map((x) => (x === -1 ? '>0' : x)).join(', ')}]`;
+      throw new DataError('features.json declares a shape or dtype this reader does not decode', { file, field: key, expected: `${want.dtypes.join(' or ')} ${shape(want.shape)}`, found: `${String(t.dtype)} [${(t.shape?.dimensions ?? []).join(', ')}]` });
+    }
+    if (key === 'steps/observation/rgb') {
+      const enc = (t as { encodingFormat?: unknown }).encodingFormat;
+      if (enc !== undefined && enc !== 'jpeg') throw new DataError('image encoding is not JPEG', { file, field: key, expected: 'jpeg', found: String(enc) });
+      imageShape = [dims[0], dims[1]];
+    }
   }
-  const rgb = obs?.rgb as { image?: { shape?: { dimensions?: string[] } } } | undefined;
-  const dims = rgb?.image?.shape?.dimensions?.map(Number);
-  return { hierarchy: HIERARCHY_KEYS.longHorizon in top, imageShape: dims && dims.length === 3 ? [dims[0], dims[1]] : null };
+  return { hierarchy: HIERARCHY_KEYS.longHorizon in top, imageShape, episodeId: 'episode_id' in top };
 }
 
 export async function openBuilder(dir: string): Promise<Builder> {
@@ -206,7 +236,8 @@ export async function openBuilder(dir: string): Promise<Builder> {
   const info = readJson(infoFile);
   const featFile = path.join(dir, 'features.json');
   const features = readJson(featFile);
-  const { hierarchy, imageShape } = validateFeatures(featFile, features);
+  const spec = validateFeatures(featFile, features);
+  const { hierarchy, imageShape } = spec;
   const name = String(info.name ?? path.basename(path.dirname(dir)));
   const splits = info.splits as SplitInfo[] | undefined;
   if (!Array.isArray(splits) || splits.length === 0) throw new DataError('no splits', { file: infoFile, field: 'splits' });
@@ -232,24 +263,34 @@ export async function openBuilder(dir: string): Promise<Builder> {
       const windowSize = rng ? Math.max(1, opts.shuffleWindow ?? 256) : 1;
       let yielded = 0;
       const limit = opts.limit ?? Infinity;
+      const skip = opts.onCorrupt === 'skip';
+      // Where each episode id was first seen: a second record with the same id is an error (or, skipping, lost).
+      const seenIds = new Map<string, string>();
       for (const s of order) {
         const file = shardPaths[s];
         const stats: ReadStats = opts.stats ?? { records: 0, skipped: 0, errors: [] };
-        let count = 0;
-        const before = stats.skipped;
+        const before = { skipped: stats.skipped, gaps: stats.gaps ?? 0 };
+        let read = 0;
+        let rejected = 0;
         for await (const rec of readTFRecords(file, { onCorrupt: opts.onCorrupt, stats })) {
-          count++;
           let ep: Episode;
           try {
-            ep = decodeEpisode(rec.data, { file, record: rec.index, offset: rec.offset });
+            ep = decodeEpisode(rec.data, { file, record: rec.index, offset: rec.offset }, spec);
+            const first = seenIds.get(ep.episodeId);
+            if (first !== undefined && ep.episodeId !== '') {
+              throw new DataError('duplicate episode', { file, record: rec.index, offset: rec.offset, field: 'episode_id', expected: 'ids unique across the split', found: `"${ep.episodeId}", first seen at ${first}` });
+            }
+            seenIds.set(ep.episodeId, `${path.basename(file)} record ${rec.index}`);
           } catch (e) {
-            if (opts.onCorrupt === 'skip' && e instanceof DataError) {
+            if (skip && e instanceof DataError) {
               stats.skipped++;
               stats.errors.push(e);
+              rejected++;
               continue;
             }
             throw e;
           }
+          read++;
           if (opts.split && splitOf(ep.episodeId, opts.split.valFraction, opts.split.testFraction) !== opts.split.name) continue;
           if (!rng) {
             yield ep;
@@ -266,9 +307,24 @@ export async function openBuilder(dir: string): Promise<Builder> {
             if (++yielded >= limit) return;
           }
         }
-        const seen = count + (stats.skipped - before);
-        if (opts.onCorrupt !== 'skip' && seen !== shardLengths[s]) {
-          throw new DataError('dataset_info.json disagrees with the shard', { file, field: 'shardLengths', expected: `${shardLengths[s]} episodes`, found: `${seen}` });
+        // The shardLengths check, in both modes. Skipping, a damaged region holds at least one record (counted by
+        // the reader); whatever else the listing says the shard held is lost too, and counted.
+        const gaps = (stats.gaps ?? 0) - before.gaps;
+        const crcRejected = stats.skipped - before.skipped - gaps - rejected;
+        const known = read + rejected + crcRejected;
+        const expected = shardLengths[s];
+        if (known + gaps > expected || (!skip && known !== expected)) {
+          throw new DataError('dataset_info.json disagrees with the shard', {
+            file, field: 'shardLengths', expected: `${expected} episodes`, found: `${known}${gaps ? ` records and ${gaps} damaged region${gaps > 1 ? 's' : ''}` : ''}`,
+          });
+        }
+        if (skip) {
+          const lost = expected - known;
+          if (lost > gaps) {
+            stats.skipped += lost - gaps;
+            stats.errors.push(new DataError('records missing from the shard', { file, field: 'shardLengths', expected: `${expected} episodes (dataset_info.json)`, found: `${known} records${gaps ? ` and ${gaps} damaged region${gaps > 1 ? 's' : ''}` : ''}` }));
+          }
+          (stats.shards ??= []).push({ file, expected, read, rejected: rejected + crcRejected, lost });
         }
       }
       while (window.length && rng) {
