@@ -269,7 +269,7 @@ export async function openBuilder(dir: string): Promise<Builder> {
       for (const s of order) {
         const file = shardPaths[s];
         const stats: ReadStats = opts.stats ?? { records: 0, skipped: 0, errors: [] };
-        const before = { skipped: stats.skipped, gaps: stats.gaps ?? 0 };
+        const before = { skipped: stats.skipped };
         let read = 0;
         let rejected = 0;
         for await (const rec of readTFRecords(file, { onCorrupt: opts.onCorrupt, stats })) {
@@ -307,24 +307,26 @@ export async function openBuilder(dir: string): Promise<Builder> {
             if (++yielded >= limit) return;
           }
         }
-        // The shardLengths check, in both modes. Skipping, a damaged region holds at least one record (counted by
-        // the reader); whatever else the listing says the shard held is lost too, and counted.
-        const gaps = (stats.gaps ?? 0) - before.gaps;
-        const crcRejected = stats.skipped - before.skipped - gaps - rejected;
-        const known = read + rejected + crcRejected;
+        // The shardLengths check, in both modes. Skipping, what the reader counted after damage is a guess (a wrong
+        // length can make one record look like a checksum failure and a damaged region); the listing is the truth:
+        // every listed record not delivered is counted, and only records with intact checksums beyond the listing
+        // (the shard really holds more) are an error.
         const expected = shardLengths[s];
-        if (known + gaps > expected || (!skip && known !== expected)) {
+        const framed = stats.skipped - before.skipped - rejected; // checksum failures and damaged regions
+        if (read + rejected > expected || (!skip && read !== expected)) {
           throw new DataError('dataset_info.json disagrees with the shard', {
-            file, field: 'shardLengths', expected: `${expected} episodes`, found: `${known}${gaps ? ` records and ${gaps} damaged region${gaps > 1 ? 's' : ''}` : ''}`,
+            file, field: 'shardLengths', expected: `${expected} episodes`, found: `${read + rejected}${framed ? ` records and ${framed} damaged` : ''}`,
           });
         }
         if (skip) {
-          const lost = expected - known;
-          if (lost > gaps) {
-            stats.skipped += lost - gaps;
-            stats.errors.push(new DataError('records missing from the shard', { file, field: 'shardLengths', expected: `${expected} episodes (dataset_info.json)`, found: `${known} records${gaps ? ` and ${gaps} damaged region${gaps > 1 ? 's' : ''}` : ''}` }));
+          const notDelivered = expected - read;
+          const damaged = Math.min(framed, notDelivered - rejected);
+          const lost = notDelivered - rejected - damaged;
+          if (lost > 0) {
+            stats.errors.push(new DataError('records missing from the shard', { file, field: 'shardLengths', expected: `${expected} episodes (dataset_info.json)`, found: `${read + rejected} records${framed ? ` and ${framed} damaged` : ''}` }));
           }
-          (stats.shards ??= []).push({ file, expected, read, rejected: rejected + crcRejected, lost });
+          stats.skipped = before.skipped + notDelivered;
+          (stats.shards ??= []).push({ file, expected, read, rejected: rejected + damaged, lost });
         }
       }
       while (window.length && rng) {

@@ -40,9 +40,9 @@ export interface ShardReport {
   expected: number;
   /** Records decoded and validated. */
   read: number;
-  /** Records found but rejected (data checksum, decoding, values, duplicates). */
+  /** Records found but rejected: checksum failures and damaged regions (each at least one record), decoding, values, duplicates. */
   rejected: number;
-  /** Records lost in damaged regions or missing from the shard (expected − read − rejected). */
+  /** The rest of what the shard is listed with: records lost inside damaged regions or missing (expected − read − rejected). */
   lost: number;
 }
 
