@@ -28,8 +28,9 @@ export const seedOption = integerOption(0, 2 ** 31 - 1);
  * Makes sure `dir` is (or can become) a writable folder; `option` names where the path came from. An existing file,
  * a parent that is a file, or a folder without write permission is an error that says so.
  */
-export function ensureOutputDir(dir: string, option: string): void {
+export function ensureOutputDir(dir: string, option: string, shown = dir): void {
   const abs = path.resolve(dir);
+  const own = shown === dir;
   // The first ancestor that exists decides: it must be a folder we may write in.
   let probe = abs;
   while (!fs.existsSync(probe)) {
@@ -39,22 +40,22 @@ export function ensureOutputDir(dir: string, option: string): void {
   }
   const st = fs.statSync(probe);
   if (!st.isDirectory()) {
-    throw new Error(`${option} ${dir}: ${probe === abs ? 'is a file, not a folder' : `${probe} is a file, so the folder cannot be made`}`);
+    throw new Error(`${option} ${shown}: ${probe === abs && own ? 'is a file, not a folder' : `${probe} is a file, so the folder cannot be made`}`);
   }
   try {
     fs.accessSync(probe, fs.constants.W_OK | fs.constants.X_OK);
   } catch {
-    throw new Error(`${option} ${dir}: ${probe} is not writable`);
+    throw new Error(`${option} ${shown}: ${probe} is not writable`);
   }
   try {
     fs.mkdirSync(abs, { recursive: true });
   } catch (e) {
-    throw new Error(`${option} ${dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`${option} ${shown}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 
 /** For a file output (`--out x.png`): its folder must be writable and the path itself must not be a folder. */
 export function ensureOutputFile(file: string, option: string): void {
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${option} ${file}: is a folder, expected a file name`);
-  ensureOutputDir(path.dirname(path.resolve(file)), option);
+  ensureOutputDir(path.dirname(path.resolve(file)), option, file);
 }

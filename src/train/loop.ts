@@ -126,6 +126,8 @@ export async function train<B>(task: TrainTask<B>, cfg: TrainConfig): Promise<Tr
   let losses: number[] = [];
   // A damaged newest checkpoint falls back to the previous good one, or to step 0, and says so.
   const ck = cfg.resume ? resumeCheckpoint(ckptDir, task.params, (line) => console.error(`${task.name}: ${line}`)) : null;
+  // From scratch on resume (no usable checkpoint): this task's lines from the earlier attempt would be logged twice.
+  if (cfg.resume && !ck && fs.existsSync(path.join(cfg.runDir, 'metrics.jsonl'))) truncateMetrics(cfg.runDir, task.name, -1);
   if (ck) {
     start = ck.step;
     rng.setState(ck.rngState);
