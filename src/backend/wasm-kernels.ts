@@ -261,11 +261,17 @@ function unsortedSegmentSum({ inputs, backend: anyBackend, attrs }: KernelArgs):
  * training step). Here the trailing axes that are taken whole are merged with the last partial one into one
  * contiguous run, so each copy moves as many floats as possible.
  */
-function slice({ inputs, backend: anyBackend, attrs }: KernelArgs): tf.TensorInfo {
+let stockSlice: tf.KernelFunc | null = null;
+
+function slice(args: KernelArgs): tf.TensorInfo {
+  const { inputs, backend: anyBackend, attrs } = args;
   const backend = anyBackend as WasmBackend;
   const x = inputs.x as tf.TensorInfo;
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs!.begin as number[], attrs!.size as number[]);
   if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`Slice: unsupported dtype ${x.dtype} on wasm`);
+  // 4-byte elements only: a bool tensor has 1 byte per element on the wasm heap, and copying it as int32 wrote 4×
+  // past its output, corrupting the allocator ("memory access out of bounds" in a later malloc or disposeData).
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return stockSlice!(args as never) as tf.TensorInfo;
   const out = backend.makeOutput(size, x.dtype);
   const total = sizeOf(size);
   if (total === 0) return out;
@@ -407,6 +413,7 @@ export function registerWasmKernels(): void {
   // The stock Cast and Sum stay as the fallbacks of ours (captured once: this function returns early after).
   stockCast = tf.getKernel('Cast', 'wasm')!.kernelFunc;
   stockSum = tf.getKernel('Sum', 'wasm')!.kernelFunc;
+  stockSlice = tf.getKernel('Slice', 'wasm')!.kernelFunc;
   const gather = gatherRows(tf.getKernel('GatherV2', 'wasm')!.kernelFunc);
   for (const [name, fn] of [
     ['Conv2DBackpropFilter', conv2DBackpropFilter],

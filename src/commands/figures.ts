@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { writeRunFigures } from '../viz/run-figures';
+import { ensureOutputDir } from './options';
 
 export function register(program: Command): void {
   program
@@ -8,6 +9,7 @@ export function register(program: Command): void {
     .argument('<run>', 'run folder')
     .option('--also <dir>', 'also write them here (e.g. figures/)')
     .action(async (run: string, o: { also?: string }) => {
+      if (o.also) ensureOutputDir(o.also, '--also');
       const names = await writeRunFigures(run, o.also ? [o.also] : []);
       console.log(`wrote ${names.join(', ')} to ${run}/figures${o.also ? ` and ${o.also}` : ''}`);
     });

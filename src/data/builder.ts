@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../util/rng';
 import { DataError } from './errors';
-import type { Episode } from './episode';
-import { decodeEpisode, encodeEpisode, HIERARCHY_KEYS, STEP_SPEC } from './languagetable';
+import { INSTRUCTION_LENGTH, type Episode } from './episode';
+import { decodeEpisode, encodeEpisode, HIERARCHY_KEYS, STEP_SPEC, type EpisodeSpec } from './languagetable';
 import { decodeJpeg } from './image';
 import { DEFAULT_FILEPATH_TEMPLATE, expandGlob, isGlob, shardPath } from './shard-names';
 import { featuresJson, HIERARCHY_FILE, writeBuilderMetadata, type BuilderMeta } from './tfds-metadata';
@@ -109,25 +109,55 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
-/** Checks features.json against the LanguageTable step spec; returns (hierarchy present, image shape). */
-function validateFeatures(file: string, features: Record<string, unknown>): { hierarchy: boolean; imageShape: [number, number] | null } {
+/** What features.json must declare for each step feature: shape (per step) and the dtypes read as that kind. */
+const DECLARED: Record<keyof typeof STEP_SPEC, { shape: number[]; dtypes: string[] }> = {
+  'steps/action': { shape: [2], dtypes: ['float32'] },
+  'steps/is_first': { shape: [], dtypes: ['bool'] },
+  'steps/is_last': { shape: [], dtypes: ['bool'] },
+  'steps/is_terminal': { shape: [], dtypes: ['bool'] },
+  'steps/observation/effector_target_translation': { shape: [2], dtypes: ['float32'] },
+  'steps/observation/effector_translation': { shape: [2], dtypes: ['float32'] },
+  'steps/observation/instruction': { shape: [INSTRUCTION_LENGTH], dtypes: ['int32', 'int64'] },
+  'steps/observation/rgb': { shape: [-1, -1, 3], dtypes: ['uint8'] },
+  'steps/reward': { shape: [], dtypes: ['float32'] },
+};
+
+/**
+ * Checks features.json against the LanguageTable step spec (every step feature present with the shape and dtype
+ * this reader decodes; the image JPEG-encoded with positive height and width) and returns what records are then
+ * checked against: the image size, whether episode_id and the hierarchy are declared.
+ */
+function validateFeatures(file: string, features: Record<string, unknown>): { hierarchy: boolean; imageShape: [number, number] | null; episodeId: boolean } {
   const top = (features as { featuresDict?: { features?: Record<string, unknown> } }).featuresDict?.features;
   if (!top) throw new DataError('not a FeaturesDict', { file, field: 'featuresDict.features' });
   const steps = top.steps as { sequence?: { feature?: { featuresDict?: { features?: Record<string, unknown> } } } } | undefined;
   const stepFeatures = steps?.sequence?.feature?.featuresDict?.features;
   if (!stepFeatures) throw new DataError('missing the steps Dataset feature', { file, field: 'steps' });
   const obs = (stepFeatures.observation as { featuresDict?: { features?: Record<string, unknown> } } | undefined)?.featuresDict?.features;
-  for (const key of Object.keys(STEP_SPEC)) {
+  let imageShape: [number, number] | null = null;
+  for (const [key, want] of Object.entries(DECLARED) as [keyof typeof STEP_SPEC, (typeof DECLARED)[keyof typeof STEP_SPEC]][]) {
     const parts = key.split('/').slice(1);
     const holder = parts[0] === 'observation' ? obs : stepFeatures;
     const leaf = parts[parts.length - 1];
     if (!holder || !(leaf in holder)) throw new DataError('feature missing from features.json', { file, field: key, expected: 'the LanguageTable step spec' });
+    const decl = holder[leaf] as { tensor?: { shape?: { dimensions?: unknown[] }; dtype?: unknown }; image?: { shape?: { dimensions?: unknown[] }; dtype?: unknown; encodingFormat?: unknown } };
+    const t = key === 'steps/observation/rgb' ? decl.image : decl.tensor;
+    if (!t) throw new DataError(`features.json does not declare it as ${key === 'steps/observation/rgb' ? 'an Image' : 'a Tensor'}`, { file, field: key });
+    const dims = (t.shape?.dimensions ?? []).map(Number);
+    const shapeOk = dims.length === want.shape.length && dims.every((d, i) => (want.shape[i] === -1 ? Number.isInteger(d) && d > 0 : d === want.shape[i]));
+    if (!shapeOk || !want.dtypes.includes(String(t.dtype))) {
+      const shape = (d: number[]) => `[${d.map((x) => (x === -1 ? '>0' : x)).join(', ')}]`;
+      throw new DataError('features.json declares a shape or dtype this reader does not decode', { file, field: key, expected: `${want.dtypes.join(' or ')} ${shape(want.shape)}`, found: `${String(t.dtype)} [${(t.shape?.dimensions ?? []).join(', ')}]` });
+    }
+    if (key === 'steps/observation/rgb') {
+      const enc = (t as { encodingFormat?: unknown }).encodingFormat;
+      if (enc !== undefined && enc !== 'jpeg') throw new DataError('image encoding is not JPEG', { file, field: key, expected: 'jpeg', found: String(enc) });
+      imageShape = [dims[0], dims[1]];
+    }
   }
-  const rgb = obs?.rgb as { image?: { shape?: { dimensions?: string[] } } } | undefined;
-  const dims = rgb?.image?.shape?.dimensions?.map(Number);
   // Folders written before the hierarchy moved to its own file list it in features.json.
   const hierarchy = HIERARCHY_KEYS.longHorizon in top || fs.existsSync(path.join(path.dirname(file), HIERARCHY_FILE));
-  return { hierarchy, imageShape: dims && dims.length === 3 ? [dims[0], dims[1]] : null };
+  return { hierarchy, imageShape, episodeId: 'episode_id' in top };
 }
 
 interface Resolved {
@@ -141,6 +171,8 @@ interface Resolved {
   imageShape: [number, number] | null;
   features: unknown;
   metadata: boolean;
+  /** What features.json declares for records (none for bare shards: records are checked against the step spec only). */
+  spec: EpisodeSpec;
 }
 
 /** A builder folder through its dataset_info.json; `only` keeps the listed shards among its files. */
@@ -149,7 +181,8 @@ function resolveFolder(dir: string, only?: string[]): Resolved {
   const info = readJson(infoFile);
   const featFile = path.join(dir, 'features.json');
   const features = readJson(featFile);
-  const { hierarchy, imageShape } = validateFeatures(featFile, features);
+  const spec = validateFeatures(featFile, features);
+  const { hierarchy, imageShape } = spec;
   const name = String(info.name ?? path.basename(path.dirname(dir)));
   const splits = info.splits as SplitInfo[] | undefined;
   if (!Array.isArray(splits) || splits.length === 0) throw new DataError('no splits', { file: infoFile, field: 'splits' });
@@ -182,7 +215,7 @@ function resolveFolder(dir: string, only?: string[]): Resolved {
   }
   return {
     dir, name, version: String(info.version ?? ''), split: split.name, shardPaths, shardLengths: keep.map((i) => allLengths[i]),
-    hierarchy, imageShape, features, metadata: true,
+    hierarchy, imageShape, features, metadata: true, spec,
   };
 }
 
@@ -206,7 +239,7 @@ async function resolveBareShards(files: string[]): Promise<Resolved> {
   }
   return {
     dir: path.dirname(files[0]), name: m?.[1] ?? path.basename(files[0]), version: '', split: m?.[2] ?? 'train', shardPaths: files, shardLengths,
-    hierarchy: !!first?.hierarchy, imageShape, features: null, metadata: false,
+    hierarchy: !!first?.hierarchy, imageShape, features: null, metadata: false, spec: {},
   };
 }
 
@@ -227,7 +260,7 @@ async function resolveSource(source: string): Promise<Resolved> {
  * folder are read through its metadata; remote paths (gs://, https://) must be copied to disk first.
  */
 export async function openBuilder(source: string): Promise<Builder> {
-  const { dir, name, version, split, shardPaths, shardLengths, hierarchy, imageShape, features, metadata } = await resolveSource(source);
+  const { dir, name, version, split, shardPaths, shardLengths, hierarchy, imageShape, features, metadata, spec } = await resolveSource(source);
   const builder: Builder = {
     dir, name, version, split, shardPaths, shardLengths,
     numEpisodes: shardLengths.reduce((a, b) => a + b, 0), hierarchy, imageShape, features, metadata,
@@ -239,24 +272,34 @@ export async function openBuilder(source: string): Promise<Builder> {
       const windowSize = rng ? Math.max(1, opts.shuffleWindow ?? 256) : 1;
       let yielded = 0;
       const limit = opts.limit ?? Infinity;
+      const skip = opts.onCorrupt === 'skip';
+      // Where each episode id was first seen: a second record with the same id is an error (or, skipping, lost).
+      const seenIds = new Map<string, string>();
       for (const s of order) {
         const file = shardPaths[s];
         const stats: ReadStats = opts.stats ?? { records: 0, skipped: 0, errors: [] };
-        let count = 0;
-        const before = stats.skipped;
+        const before = { skipped: stats.skipped };
+        let read = 0;
+        let rejected = 0;
         for await (const rec of readTFRecords(file, { onCorrupt: opts.onCorrupt, stats })) {
-          count++;
           let ep: Episode;
           try {
-            ep = decodeEpisode(rec.data, { file, record: rec.index, offset: rec.offset });
+            ep = decodeEpisode(rec.data, { file, record: rec.index, offset: rec.offset }, spec);
+            const first = seenIds.get(ep.episodeId);
+            if (first !== undefined && ep.episodeId !== '') {
+              throw new DataError('duplicate episode', { file, record: rec.index, offset: rec.offset, field: 'episode_id', expected: 'ids unique across the split', found: `"${ep.episodeId}", first seen at ${first}` });
+            }
+            seenIds.set(ep.episodeId, `${path.basename(file)} record ${rec.index}`);
           } catch (e) {
-            if (opts.onCorrupt === 'skip' && e instanceof DataError) {
+            if (skip && e instanceof DataError) {
               stats.skipped++;
               stats.errors.push(e);
+              rejected++;
               continue;
             }
             throw e;
           }
+          read++;
           if (opts.split && splitOf(ep.episodeId, opts.split.valFraction, opts.split.testFraction) !== opts.split.name) continue;
           if (!rng) {
             yield ep;
@@ -273,9 +316,26 @@ export async function openBuilder(source: string): Promise<Builder> {
             if (++yielded >= limit) return;
           }
         }
-        const seen = count + (stats.skipped - before);
-        if (opts.onCorrupt !== 'skip' && seen !== shardLengths[s]) {
-          throw new DataError('dataset_info.json disagrees with the shard', { file, field: 'shardLengths', expected: `${shardLengths[s]} episodes`, found: `${seen}` });
+        // The shardLengths check, in both modes. Skipping, what the reader counted after damage is a guess (a wrong
+        // length can make one record look like a checksum failure and a damaged region); the listing is the truth:
+        // every listed record not delivered is counted, and only records with intact checksums beyond the listing
+        // (the shard really holds more) are an error.
+        const expected = shardLengths[s];
+        const framed = stats.skipped - before.skipped - rejected; // checksum failures and damaged regions
+        if (read + rejected > expected || (!skip && read !== expected)) {
+          throw new DataError('dataset_info.json disagrees with the shard', {
+            file, field: 'shardLengths', expected: `${expected} episodes`, found: `${read + rejected}${framed ? ` records and ${framed} damaged` : ''}`,
+          });
+        }
+        if (skip) {
+          const notDelivered = expected - read;
+          const damaged = Math.min(framed, notDelivered - rejected);
+          const lost = notDelivered - rejected - damaged;
+          if (lost > 0) {
+            stats.errors.push(new DataError('records missing from the shard', { file, field: 'shardLengths', expected: `${expected} episodes (dataset_info.json)`, found: `${read + rejected} records${framed ? ` and ${framed} damaged` : ''}` }));
+          }
+          stats.skipped = before.skipped + notDelivered;
+          (stats.shards ??= []).push({ file, expected, read, rejected: rejected + damaged, lost });
         }
       }
       while (window.length && rng) {

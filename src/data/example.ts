@@ -21,22 +21,27 @@ export type Features = Map<string, Feature>;
 
 // ---------------------------------------------------------------- decoding
 
+/**
+ * A cursor over [pos, end) of one record's bytes. Sub-messages are cursors over the same buffer, so `pos` is always
+ * a byte position inside the record (errors report it as `position`; the record's own offset in the file comes from
+ * the TFRecord reader).
+ */
 class Reader {
-  pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length, start = 0) {
-    this.pos = start;
+  constructor(readonly buf: Uint8Array, public pos: number, readonly end: number) {}
+  private fail(problem: string, field: string, extra: { expected?: string; found?: string } = {}): never {
+    throw new DataError(problem, { field, position: this.pos, ...extra });
   }
   varint(field: string): number {
     let result = 0;
     let shift = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new DataError('truncated varint', { field, offset: this.pos });
+      if (this.pos >= this.end) this.fail('truncated varint', field);
       const b = this.buf[this.pos++];
       result += (b & 0x7f) * shift;
       if (!(b & 0x80)) return result;
       shift *= 128;
     }
-    throw new DataError('varint longer than 10 bytes', { field, offset: this.pos });
+    this.fail('varint longer than 10 bytes', field);
   }
   /** An int64 varint as a JS number (two's complement for negatives); exact for |v| ≤ 2^53. */
   int64(field: string): number {
@@ -48,26 +53,31 @@ class Reader {
     for (let i = 0; i < 10; i++) big |= BigInt(this.buf[start + i] & 0x7f) << BigInt(7 * i);
     return Number(BigInt.asIntN(64, big));
   }
-  bytes(field: string): Uint8Array {
+  /** A length-delimited field as a cursor over its bytes (same buffer, positions stay record-relative). */
+  sub(field: string): Reader {
     const len = this.varint(field);
-    if (this.pos + len > this.end) throw new DataError('length-delimited field runs past its message', { field, offset: this.pos, expected: `${len} bytes`, found: `${this.end - this.pos}` });
-    const out = this.buf.subarray(this.pos, this.pos + len);
+    if (this.pos + len > this.end) this.fail('length-delimited field runs past its message', field, { expected: `${len} bytes`, found: `${this.end - this.pos}` });
+    const r = new Reader(this.buf, this.pos, this.pos + len);
     this.pos += len;
-    return out;
+    return r;
+  }
+  bytes(field: string): Uint8Array {
+    const r = this.sub(field);
+    return this.buf.subarray(r.pos, r.end);
   }
   skip(wire: number, field: string): void {
     if (wire === 0) this.varint(field);
     else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes(field);
+    else if (wire === 2) this.sub(field);
     else if (wire === 5) this.pos += 4;
-    else throw new DataError(`unsupported wire type ${wire}`, { field, offset: this.pos });
-    if (this.pos > this.end) throw new DataError('field runs past its message', { field, offset: this.pos });
+    else this.fail(`unsupported wire type ${wire}`, field);
+    if (this.pos > this.end) this.fail('field runs past its message', field);
   }
 }
 
-function decodeFeature(buf: Uint8Array, name: string): Feature {
-  const r = new Reader(buf);
+function decodeFeature(r: Reader, name: string): Feature {
   let feature: Feature | null = null;
+  const featureStart = r.pos;
   while (r.pos < r.end) {
     const tag = r.varint(name);
     const fieldNo = tag >>> 3;
@@ -76,8 +86,7 @@ function decodeFeature(buf: Uint8Array, name: string): Feature {
       r.skip(wire, name);
       continue;
     }
-    const body = r.bytes(name);
-    const lr = new Reader(body);
+    const lr = r.sub(name);
     if (fieldNo === 1) {
       const values: Uint8Array[] = [];
       while (lr.pos < lr.end) {
@@ -92,13 +101,14 @@ function decodeFeature(buf: Uint8Array, name: string): Feature {
       while (lr.pos < lr.end) {
         const t = lr.varint(name);
         if (t === (1 << 3) + 2) {
+          const at = lr.pos;
           const b = lr.bytes(name);
-          if (b.length % 4) throw new DataError('packed float list length is not a multiple of 4', { field: name, found: `${b.length} bytes` });
+          if (b.length % 4) throw new DataError('packed float list length is not a multiple of 4', { field: name, position: at, found: `${b.length} bytes` });
           const copy = b.slice();
           packed = new Float32Array(copy.buffer, 0, copy.length / 4);
         } else if (t === (1 << 3) + 5) {
-          if (lr.pos + 4 > lr.end) throw new DataError('truncated float', { field: name });
-          values.push(new DataView(body.buffer, body.byteOffset + lr.pos, 4).getFloat32(0, true));
+          if (lr.pos + 4 > lr.end) throw new DataError('truncated float', { field: name, position: lr.pos });
+          values.push(new DataView(lr.buf.buffer, lr.buf.byteOffset + lr.pos, 4).getFloat32(0, true));
           lr.pos += 4;
         } else lr.skip(t & 7, name);
       }
@@ -108,8 +118,7 @@ function decodeFeature(buf: Uint8Array, name: string): Feature {
       while (lr.pos < lr.end) {
         const t = lr.varint(name);
         if (t === (1 << 3) + 2) {
-          const b = lr.bytes(name);
-          const pr = new Reader(b);
+          const pr = lr.sub(name);
           while (pr.pos < pr.end) values.push(pr.int64(name));
         } else if (t === (1 << 3) + 0) values.push(lr.int64(name));
         else lr.skip(t & 7, name);
@@ -117,21 +126,21 @@ function decodeFeature(buf: Uint8Array, name: string): Feature {
       feature = { kind: 'int64', value: Float64Array.from(values) };
     }
   }
-  if (!feature) throw new DataError('feature has no bytes_list, float_list or int64_list', { field: name });
+  if (!feature) throw new DataError('feature has no bytes_list, float_list or int64_list', { field: name, position: featureStart });
   return feature;
 }
 
-/** Decodes a serialized tf.train.Example into its feature map. */
+/** Decodes a serialized tf.train.Example into its feature map. Error positions are byte positions in `buf`. */
 export function decodeExample(buf: Uint8Array): Features {
   const features: Features = new Map();
-  const r = new Reader(buf);
+  const r = new Reader(buf, 0, buf.length);
   while (r.pos < r.end) {
     const tag = r.varint('Example');
     if (tag !== (1 << 3) + 2) {
       r.skip(tag & 7, 'Example');
       continue;
     }
-    const fr = new Reader(r.bytes('Example.features'));
+    const fr = r.sub('Example.features');
     while (fr.pos < fr.end) {
       const t = fr.varint('Features');
       if (t !== (1 << 3) + 2) {
@@ -139,13 +148,13 @@ export function decodeExample(buf: Uint8Array): Features {
         continue;
       }
       // A map entry: key = 1 (string), value = 2 (Feature).
-      const er = new Reader(fr.bytes('Features.feature'));
+      const er = fr.sub('Features.feature');
       let key = '';
-      let value: Uint8Array | null = null;
+      let value: Reader | null = null;
       while (er.pos < er.end) {
         const et = er.varint('Features.feature');
         if (et === (1 << 3) + 2) key = Buffer.from(er.bytes('Features.feature.key')).toString('utf8');
-        else if (et === (2 << 3) + 2) value = er.bytes(key || 'Features.feature.value');
+        else if (et === (2 << 3) + 2) value = er.sub(key || 'Features.feature.value');
         else er.skip(et & 7, 'Features.feature');
       }
       features.set(key, value ? decodeFeature(value, key) : { kind: 'bytes', value: [] });

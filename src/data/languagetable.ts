@@ -10,6 +10,7 @@
 import { DataError } from './errors';
 import { decodeExample, encodeExample, type Feature, type Features } from './example';
 import { INSTRUCTION_LENGTH, type Episode, type Hierarchy, type Step } from './episode';
+import { checkFrameSize, jpegHeader, noteFrameSource } from './image';
 
 /** Per-step features: flat key → (kind, values per step). */
 export const STEP_SPEC = {
@@ -67,16 +68,69 @@ function need<K extends Feature['kind']>(f: Features, key: string, kind: K): Ext
   return feat as Extract<Feature, { kind: K }>;
 }
 
-/** Decodes one record (a serialized Example) into a typed Episode, validating every field against the spec. */
-export function decodeEpisodeFeatures(f: Features): Episode {
+/**
+ * What features.json declares beyond the fixed step spec, checked on every record: the stored image size (each
+ * frame's JPEG header is read, not decoded), whether `episode_id` and the hierarchy keys are declared (then a record
+ * without them is an error, not an episode with an empty id or without its hierarchy).
+ */
+export interface EpisodeSpec {
+  imageShape?: readonly [number, number] | null;
+  episodeId?: boolean;
+  hierarchy?: boolean;
+}
+
+/** Where a record sits, for errors and for the frames' source notes. */
+export interface RecordLocation {
+  file?: string;
+  record?: number;
+  offset?: number;
+}
+
+function checkFinite(values: Float32Array, key: string, perStep: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new DataError('value is not finite', { field: key, expected: 'finite float32', found: `${values[i]} at step ${Math.floor(i / perStep)}${perStep > 1 ? `, component ${i % perStep}` : ''}` });
+    }
+  }
+}
+
+function checkBool(values: Float64Array, key: string): void {
+  for (let t = 0; t < values.length; t++) {
+    if (values[t] !== 0 && values[t] !== 1) throw new DataError('boolean value is not 0 or 1', { field: key, expected: '0 or 1', found: `${values[t]} at step ${t}` });
+  }
+}
+
+function utf8Text(b: Uint8Array, field: string): string {
+  try {
+    return utf8.decode(b);
+  } catch {
+    throw new DataError('not valid UTF-8', { field, found: Buffer.from(b.subarray(0, 32)).toString('hex') });
+  }
+}
+
+/** A text feature stored as exactly one bytes value (TFDS Text). */
+function oneText(f: Features, key: string): string {
+  const v = need(f, key, 'bytes').value;
+  if (v.length !== 1) throw new DataError('text feature must hold exactly one value', { field: key, expected: '1 bytes value', found: `${v.length}` });
+  return utf8Text(v[0], key);
+}
+
+/**
+ * Decodes one record (a serialized Example) into a typed Episode, validating every field against the spec: kinds,
+ * lengths per step, finite floats, 0/1 booleans, byte-valued UTF-8 instructions, frame headers of the declared size,
+ * and the fields features.json declares.
+ */
+export function decodeEpisodeFeatures(f: Features, spec: EpisodeSpec = {}): Episode {
   const isFirst = need(f, 'steps/is_first', 'int64').value;
   const T = isFirst.length;
+  if (T === 0) throw new DataError('episode has no steps', { field: 'steps/is_first', expected: '≥ 1 step', found: '0' });
   for (const [key, spec] of Object.entries(STEP_SPEC)) {
     const feat = need(f, key, spec.kind);
     const n = feat.value.length;
     if (n !== T * spec.perStep) {
       throw new DataError('feature length does not match the number of steps', { field: key, expected: `${T} steps × ${spec.perStep} = ${T * spec.perStep} values`, found: `${n}` });
     }
+    if (feat.kind === 'float') checkFinite(feat.value, key, spec.perStep);
   }
   const action = need(f, 'steps/action', 'float').value;
   const eff = need(f, 'steps/observation/effector_translation', 'float').value;
@@ -86,8 +140,18 @@ export function decodeEpisodeFeatures(f: Features): Episode {
   const reward = need(f, 'steps/reward', 'float').value;
   const isLast = need(f, 'steps/is_last', 'int64').value;
   const isTerminal = need(f, 'steps/is_terminal', 'int64').value;
-  const idFeat = f.get('episode_id');
-  const episodeId = idFeat && idFeat.kind === 'bytes' && idFeat.value.length ? Buffer.from(idFeat.value[0]).toString('utf8') : '';
+  checkBool(isFirst, 'steps/is_first');
+  checkBool(isLast, 'steps/is_last');
+  checkBool(isTerminal, 'steps/is_terminal');
+  for (let t = 0; t < T; t++) {
+    const field = `steps/observation/rgb (step ${t})`;
+    checkFrameSize(jpegHeader(rgb[t], field), spec.imageShape ?? undefined, { field });
+  }
+  let episodeId = '';
+  if (f.has('episode_id') || spec.episodeId) {
+    episodeId = oneText(f, 'episode_id');
+    if (!episodeId) throw new DataError('episode_id is empty', { field: 'episode_id', expected: 'a non-empty id' });
+  }
   const steps: Step[] = [];
   let lastInstrStart = -1;
   let lastInstr = '';
@@ -116,27 +180,23 @@ export function decodeEpisodeFeatures(f: Features): Episode {
     });
   }
   const episode: Episode = { episodeId, steps };
+  if (spec.hierarchy && !f.has(HIERARCHY_KEYS.longHorizon)) {
+    throw new DataError('missing feature that features.json declares', { field: HIERARCHY_KEYS.longHorizon, expected: 'the long-horizon instruction (bytes list)' });
+  }
   if (f.has(HIERARCHY_KEYS.longHorizon)) {
-    const lh = need(f, HIERARCHY_KEYS.longHorizon, 'bytes').value;
+    const longHorizon = oneText(f, HIERARCHY_KEYS.longHorizon);
     const subI = need(f, HIERARCHY_KEYS.instruction, 'bytes').value;
     const subS = need(f, HIERARCHY_KEYS.start, 'int64').value;
     const subE = need(f, HIERARCHY_KEYS.end, 'int64').value;
     if (subS.length !== subI.length || subE.length !== subI.length) {
       throw new DataError('sub-task lists have different lengths', { field: 'subtasks/*', expected: `${subI.length} starts and ends`, found: `${subS.length} starts, ${subE.length} ends` });
     }
-    const text = (b: Uint8Array, field: string) => {
-      try {
-        return utf8.decode(b);
-      } catch {
-        throw new DataError('not valid UTF-8', { field });
-      }
-    };
     const hierarchy: Hierarchy = {
-      longHorizonInstruction: text(lh[0] ?? new Uint8Array(), HIERARCHY_KEYS.longHorizon),
-      subTasks: subI.map((b, i) => ({ instruction: text(b, HIERARCHY_KEYS.instruction), start: subS[i], end: subE[i] })),
+      longHorizonInstruction: longHorizon,
+      subTasks: subI.map((b, i) => ({ instruction: utf8Text(b, HIERARCHY_KEYS.instruction), start: subS[i], end: subE[i] })),
     };
     for (const [i, s] of hierarchy.subTasks.entries()) {
-      if (!(s.start >= 0 && s.end > s.start && s.end <= T)) {
+      if (!(Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.end > s.start && s.end <= T)) {
         throw new DataError(`sub-task ${i} has an invalid step range`, { field: 'subtasks/start,end', expected: `0 ≤ start < end ≤ ${T}`, found: `[${s.start}, ${s.end})` });
       }
     }
@@ -145,13 +205,17 @@ export function decodeEpisodeFeatures(f: Features): Episode {
   return episode;
 }
 
-export function decodeEpisode(bytes: Uint8Array, where: { file?: string; record?: number; offset?: number } = {}): Episode {
+export function decodeEpisode(bytes: Uint8Array, where: RecordLocation = {}, spec: EpisodeSpec = {}): Episode {
+  let ep: Episode;
   try {
-    return decodeEpisodeFeatures(decodeExample(bytes));
+    ep = decodeEpisodeFeatures(decodeExample(bytes), spec);
   } catch (e) {
     if (e instanceof DataError) throw e.withContext(where);
     throw new DataError(`cannot decode record: ${(e as Error).message}`, where);
   }
+  // A frame whose header is sound may still fail when training decodes it: let that error name this record.
+  ep.steps.forEach((s, t) => noteFrameSource(s.rgbJpeg, { ...where, field: `steps/observation/rgb (step ${t})` }));
+  return ep;
 }
 
 /** Encodes an Episode into Example bytes with exactly the layout of the published shards. */

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { openBuilder, splitOf, type SplitName } from '../data/builder';
+import type { ReadStats, ShardReport } from '../data/tfrecord';
 import { batchImages, batchTrajectories, hierarchicalSamples, ImageCache, policySamples, type HierarchicalSample, type PolicySample } from '../data/samples';
 import type { BlockSetKey } from '../sim/constants';
 import { BOS, padRows, SEP, EOS, Tokenizer } from '../text/tokenizer';
@@ -20,9 +21,14 @@ export interface Samples {
   imageShape: [number, number] | null;
   /** The builder's dataset name (e.g. language_table for the real robot's data). */
   name: string;
+  /** With onCorrupt 'skip': records lost in total and per shard (shards with no loss left out), first errors. */
+  skipped?: { skipped: number; shards: ShardReport[]; errors: string[] };
 }
 
-export async function loadSamples(dir: string, opts: { valFraction: number; testFraction: number; chunk: number; policyStride: number; limit?: number }): Promise<Samples> {
+export async function loadSamples(
+  dir: string,
+  opts: { valFraction: number; testFraction: number; chunk: number; policyStride: number; limit?: number; onCorrupt?: 'throw' | 'skip' },
+): Promise<Samples> {
   const b = await openBuilder(dir);
   const out: Samples = {
     hierarchical: { train: [], val: [], test: [] },
@@ -31,11 +37,15 @@ export async function loadSamples(dir: string, opts: { valFraction: number; test
     imageShape: b.imageShape,
     name: b.name,
   };
-  for await (const ep of b.episodes({ limit: opts.limit })) {
+  const stats: ReadStats = { records: 0, skipped: 0, errors: [] };
+  for await (const ep of b.episodes({ limit: opts.limit, onCorrupt: opts.onCorrupt, stats })) {
     const split = splitOf(ep.episodeId, opts.valFraction, opts.testFraction);
     out.episodes[split]++;
     out.hierarchical[split].push(...hierarchicalSamples(ep).filter((s) => s.highLevel !== undefined || !b.hierarchy));
     out.policy[split].push(...policySamples(ep, opts.chunk, opts.policyStride));
+  }
+  if (opts.onCorrupt === 'skip') {
+    out.skipped = { skipped: stats.skipped, shards: (stats.shards ?? []).filter((s) => s.rejected + s.lost > 0), errors: stats.errors.slice(0, 20).map((e) => e.message) };
   }
   if (out.hierarchical.train.length === 0) throw new Error(`${dir}: no training samples (episodes per split: ${JSON.stringify(out.episodes)})`);
   return out;

@@ -52,6 +52,8 @@ export interface ReproduceOptions {
   preset: string;
   out: string;
   data?: string;
+  /** With `data`: 'skip' drops damaged records, counting each per shard (recorded in config.json as `dataSkipped`). */
+  onCorrupt?: 'throw' | 'skip';
   seed: number;
   progress?: TrainConfig['progress'];
   /** Apply these changes to the preset (experiments change a few fields). */
@@ -104,13 +106,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
         episodesPerShard: 50, workers: defaultWorkers(), progress: o.progress,
       }), log);
   }
-  const samples = await loadSamples(dataDir, { valFraction: S.data.valFraction, testFraction: S.data.testFraction, chunk: preset.models.policy.chunk, policyStride: 2 });
+  const samples = await loadSamples(dataDir, { valFraction: S.data.valFraction, testFraction: S.data.testFraction, chunk: preset.models.policy.chunk, policyStride: 2, onCorrupt: o.onCorrupt });
   // A published dataset's own board: the blocks its sub-tasks name (for parsing them and for closed-loop boards).
   const board = o.data ? datasetBoard(samples.name) : null;
   if (board !== null && board !== S.data.blocks) {
     if (!o.stageWorker) log(`data: ${samples.name} is recorded on the ${board === 'real' ? 'real robot\'s' : `BLOCK_${board}`} board; blocks ${S.data.blocks} → ${board}`);
     S.data.blocks = board;
   }
+  if (samples.skipped) log(`--skip-corrupt: ${samples.skipped.skipped} damaged record(s) skipped: ${samples.skipped.shards.map((s) => `${path.basename(s.file)} ${s.rejected} rejected, ${s.lost} lost`).join('; ')}`);
   const tokFile = path.join(o.out, 'tokenizer.json');
   const tok = fs.existsSync(tokFile) ? Tokenizer.load(tokFile) : trainTokenizer(samples);
   if (!o.stageWorker) tok.save(tokFile);
@@ -120,7 +123,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const cache = new ImageCache(S.data.imageSize);
   for (const m of [M.grounding, M.planner, M.policy]) m.image = S.data.imageSize;
   if (!o.stageWorker) writeJsonAtomic(path.join(o.out, 'config.json'), {
-    preset: preset.name, seed: o.seed, data: dataDir, frames: samples.imageShape && frameViewFor(samples.imageShape), backend: backend.name, backendVersion: backend.version, git: gitRevision(),
+    preset: preset.name, seed: o.seed, data: dataDir, frames: samples.imageShape && frameViewFor(samples.imageShape), ...(o.onCorrupt === 'skip' ? { onCorrupt: 'skip', dataSkipped: samples.skipped } : {}), backend: backend.name, backendVersion: backend.version, git: gitRevision(),
     models: M, schedule: S, tokenizer: { size: tok.size, file: 'tokenizer.json' },
     samples: Object.fromEntries(Object.entries(samples.hierarchical).map(([k, v]) => [k, v.length])), episodes: samples.episodes,
   });

@@ -38,6 +38,7 @@ export interface StageWorkerOptions {
   preset: string;
   out: string;
   data?: string;
+  onCorrupt?: 'throw' | 'skip';
   seed: number;
 }
 
@@ -57,6 +58,7 @@ export function startStageWorkers(n: number, o: StageWorkerOptions, session: str
   for (let k = 1; k <= n; k++) {
     const args = [BIN, 'reproduce', '--preset', o.preset, '--out', o.out, '--seed', String(o.seed), '--stage-worker', session, '--parent-pid', String(process.pid)];
     if (o.data) args.push('--data', o.data);
+    if (o.onCorrupt === 'skip') args.push('--skip-corrupt');
     // Same backend as this process; one BLAS thread each (the processes already fill the cores).
     const env = { ...process.env, GPLA_BACKEND: backend, GPLA_BLAS_THREADS: process.env.GPLA_BLAS_THREADS ?? '1' };
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

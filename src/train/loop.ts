@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { progress } from '../util/progress';
 import { Rng } from '../util/rng';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { resumeCheckpoint, saveCheckpoint } from './checkpoint';
 import { AdamW, clipScale, globalNorm, learningRate, type AdamWConfig } from './optim';
 
 export interface TrainTask<B> {
@@ -124,8 +124,11 @@ export async function train<B>(task: TrainTask<B>, cfg: TrainConfig): Promise<Tr
   const opt = new AdamW(cfg.optimizer);
   let start = 0;
   let losses: number[] = [];
-  if (cfg.resume && fs.existsSync(path.join(ckptDir, 'state.json'))) {
-    const ck = loadCheckpoint(ckptDir, task.params);
+  // A damaged newest checkpoint falls back to the previous good one, or to step 0, and says so.
+  const ck = cfg.resume ? resumeCheckpoint(ckptDir, task.params, (line) => console.error(`${task.name}: ${line}`)) : null;
+  // From scratch on resume (no usable checkpoint): this task's lines from the earlier attempt would be logged twice.
+  if (cfg.resume && !ck && fs.existsSync(path.join(cfg.runDir, 'metrics.jsonl'))) truncateMetrics(cfg.runDir, task.name, -1);
+  if (ck) {
     start = ck.step;
     rng.setState(ck.rngState);
     opt.loadState(ck.optimizerStep, ck.optimizerTensors);
