@@ -1,16 +1,21 @@
 /**
  * Choose and prepare the tensor backend.
  *
- * Order: tfjs-node-gpu (if it loads and sees a GPU) → tfjs-node → wasm (with the added kernels) → cpu.
- * `GPLA_BACKEND=tensorflow|wasm|cpu` forces one and fails with the reason if it cannot load.
+ * Order: tfjs-node-gpu (if it loads and sees a GPU) → webgpu (if Dawn's adapter is a hardware GPU) → tfjs-node →
+ * wasm (with the added kernels) → cpu. `GPLA_BACKEND=tensorflow|webgpu|wasm|cpu` forces one and fails with the reason
+ * if it cannot load; `webgpu` forced also runs on a software rasteriser (lavapipe), which auto never picks.
  * The native packages are optionalDependencies: their install downloads libtensorflow, which fails on machines
- * without internet, and npm then leaves them out. Every reason a faster backend was skipped is recorded.
+ * without internet, and npm then leaves them out. `webgpu` + `@tensorflow/tfjs-backend-webgpu` (also optional) come
+ * from npm alone. Every reason a faster backend was skipped is recorded.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeBlas, nativeBlasReason, openBlasMissingReason, type NativeBlasInfo } from './native-blas';
 import { ADDED_WASM_KERNELS, registerWasmKernels } from './wasm-kernels';
+import { adapterLine, probeWebGpu, startWebGpu, type WebGpuAdapter } from './webgpu';
+import { ADDED_WEBGPU_KERNELS, registerWebGpuKernels } from './webgpu-kernels';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   /** The tfjs backend name now active. */
@@ -26,6 +31,8 @@ export interface BackendInfo {
   threads?: number;
   /** wasm only: the native path for matrix products (OpenBLAS or the addon's built-in kernel), when on (see native-blas.ts). */
   nativeBlas?: NativeBlasInfo;
+  /** The WebGPU adapter Dawn reported, whether or not webgpu was chosen (absent when it was not probed). */
+  webgpuAdapter?: WebGpuAdapter;
   /** Kernels this package added to the backend. */
   addedKernels: string[];
   /** Why each faster candidate was not used. */
@@ -115,6 +122,34 @@ async function tryWasm(skipped: BackendInfo['skipped']): Promise<BackendInfo | n
   }
 }
 
+/**
+ * webgpu when Dawn reports an adapter; in auto mode only a hardware GPU (a software rasteriser on the CPU is far
+ * slower than wasm). The adapter is recorded either way, for `gpla backend`.
+ */
+async function tryWebGpu(skipped: BackendInfo['skipped'], forced: boolean): Promise<{ info: BackendInfo | null; adapter?: WebGpuAdapter }> {
+  const probe = await probeWebGpu();
+  const adapter = probe.adapter;
+  if (!adapter) {
+    skipped.push({ candidate: 'webgpu', reason: probe.reason ?? 'no adapter' });
+    return { info: null };
+  }
+  if (adapter.software && !forced) {
+    skipped.push({ candidate: 'webgpu', reason: `the adapter is a software rasteriser (${adapter.softwareEvidence}): slower than wasm on the CPU; GPLA_BACKEND=webgpu uses it anyway` });
+    return { info: null, adapter };
+  }
+  try {
+    const version = await startWebGpu();
+    registerWebGpuKernels();
+    return {
+      info: { name: 'webgpu', provider: '@tensorflow/tfjs-backend-webgpu on Dawn (npm webgpu)', version: `tfjs ${tf.version.tfjs}, backend-webgpu ${version}`, gpu: !adapter.software, webgpuAdapter: adapter, addedKernels: [...ADDED_WEBGPU_KERNELS], skipped },
+      adapter,
+    };
+  } catch (e) {
+    skipped.push({ candidate: 'webgpu', reason: `webgpu backend failed to start: ${errorText(e)}` });
+    return { info: null, adapter };
+  }
+}
+
 /** Tries the optional native matrix-product path for wasm; its absence is a recorded reason, not an error. */
 function nativeBlasField(skipped: BackendInfo['skipped']): { nativeBlas?: NativeBlasInfo } {
   const info = loadNativeBlas();
@@ -136,8 +171,8 @@ async function useCpu(skipped: BackendInfo['skipped']): Promise<BackendInfo> {
 /** Reads GPLA_BACKEND (or the argument) and validates it. */
 export function requestedBackend(value: string | undefined = process.env.GPLA_BACKEND): BackendName | 'auto' {
   if (value === undefined || value === '' || value === 'auto') return 'auto';
-  if (value === 'tensorflow' || value === 'wasm' || value === 'cpu') return value;
-  throw new Error(`GPLA_BACKEND must be one of tensorflow, wasm, cpu (or unset for auto), got "${value}"`);
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`GPLA_BACKEND must be one of ${BACKEND_NAMES.join(', ')} (or unset for auto), got "${value}"`);
 }
 
 /**
@@ -148,11 +183,18 @@ export async function initBackend(request: BackendName | 'auto' = requestedBacke
   if (active && (request === 'auto' || request === active.name)) return active;
   const skipped: BackendInfo['skipped'] = [];
   let info: BackendInfo | null = null;
+  let adapter: WebGpuAdapter | undefined;
   if (request === 'auto' || request === 'tensorflow') {
-    info = (await tryNative(skipped, '@tensorflow/tfjs-node-gpu', true)) ?? (await tryNative(skipped, '@tensorflow/tfjs-node', false));
+    info = await tryNative(skipped, '@tensorflow/tfjs-node-gpu', true);
+    if (!info && request === 'auto') ({ info, adapter } = await tryWebGpu(skipped, false));
+    info ??= await tryNative(skipped, '@tensorflow/tfjs-node', false);
     if (!info && request === 'tensorflow') {
       throw new Error(`GPLA_BACKEND=tensorflow but no native backend loaded:\n${skipped.map((s) => `  - ${s.reason}`).join('\n')}`);
     }
+  }
+  if (request === 'webgpu') {
+    ({ info, adapter } = await tryWebGpu(skipped, true));
+    if (!info) throw new Error(`GPLA_BACKEND=webgpu but the webgpu backend did not start: ${skipped[skipped.length - 1].reason}`);
   }
   if (!info && (request === 'auto' || request === 'wasm')) {
     info = await tryWasm(skipped);
@@ -161,6 +203,7 @@ export async function initBackend(request: BackendName | 'auto' = requestedBacke
     }
   }
   if (!info) info = await useCpu(skipped);
+  if (adapter) info.webgpuAdapter = adapter;
   active = info;
   return info;
 }
@@ -170,8 +213,8 @@ export function backendInfo(): BackendInfo | null {
   return active;
 }
 
-/** Switches to a named backend (tests compare wasm against cpu). Resets the cached selection. */
-export async function switchBackend(name: BackendName): Promise<BackendInfo> {
+/** Switches to a named backend, or reselects automatically (tests compare backends). Resets the cached selection. */
+export async function switchBackend(name: BackendName | 'auto'): Promise<BackendInfo> {
   active = null;
   return initBackend(name);
 }
@@ -196,6 +239,8 @@ export function describeBackend(info: BackendInfo): string {
       lines.push('native kernels (addon): Add, Sub, Multiply, RealDiv, Transpose, GELU, LayerNorm, RMSNorm, AdamW');
     }
   }
+  if (info.name === 'webgpu') lines.push(`added kernels: ${info.addedKernels.join(', ')}`);
+  if (info.webgpuAdapter) lines.push(`webgpu adapter: ${adapterLine(info.webgpuAdapter)}${info.name === 'webgpu' ? ' (in use)' : ''}`);
   for (const s of info.skipped) lines.push(`not used: ${s.candidate}: ${s.reason}`);
   return lines.join('\n');
 }

@@ -13,7 +13,7 @@ const BIN = path.join(__dirname, '..', '..', 'bin', 'gpla.js');
 
 /**
  * GPLA_JOBS, else 2 where the backend computes on one core per process (wasm, cpu) and the machine has two or more;
- * 1 for the TensorFlow backend, which already uses every core (and a GPU would be shared).
+ * 1 for the TensorFlow backend, which already uses every core (and a GPU would be shared), and for webgpu (one GPU).
  */
 export function defaultJobs(backend: BackendName, value: string | undefined = process.env.GPLA_JOBS): number {
   if (value !== undefined && value !== '') {
@@ -21,7 +21,7 @@ export function defaultJobs(backend: BackendName, value: string | undefined = pr
     if (!Number.isInteger(n) || n < 1) throw new Error(`GPLA_JOBS must be a positive integer, got "${value}"`);
     return n;
   }
-  if (backend === 'tensorflow') return 1;
+  if (backend === 'tensorflow' || backend === 'webgpu') return 1;
   return os.cpus().length >= 2 ? 2 : 1;
 }
 

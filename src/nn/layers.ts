@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { GELU_GRAD_KERNEL, GELU_KERNEL, hasNativeGelu } from '../backend/native-elementwise';
+import { hasWebGpuGelu } from '../backend/webgpu-kernels';
 import { layerNorm, rmsNorm } from './norms';
 import type { ParamStore } from './params';
 
@@ -62,7 +63,10 @@ const compositeGelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor,
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
-/** The same function and gradient as two fused native kernels (one pass each; src/backend/native-elementwise.ts). */
+/**
+ * The same function and gradient as two fused kernels (one pass each): native on wasm (src/backend/native-elementwise.ts),
+ * WGSL on webgpu (src/backend/webgpu-kernels.ts).
+ */
 const nativeGelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x]);
   return {
@@ -71,7 +75,7 @@ const nativeGelu: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, sa
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 
-export const gelu = (x: tf.Tensor): tf.Tensor => (hasNativeGelu() ? nativeGelu(x) : compositeGelu(x));
+export const gelu = (x: tf.Tensor): tf.Tensor => (hasNativeGelu() || hasWebGpuGelu() ? nativeGelu(x) : compositeGelu(x));
 
 /** SigLIP MLP: fc2(gelu(fc1(x))). */
 export function buildMLP(ps: ParamStore, name: string, d: number, hidden: number, outStd = 0.02): Fwd {
