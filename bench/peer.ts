@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- peer [--rounds R] [--steps N] [--grounding-only] [--no-workers]`: our training steps against the same steps in
+ * `npm run bench -- peer [--rounds R] [--steps N] [--isa avx2] [--quick] [--grounding-only] [--no-workers]`: our training steps against the same steps in
  * PyTorch on this CPU, at the small preset's sizes: the grounding model's (bench/peer/grounding.py; batch 48, 64×64
  * images, 32-step trajectories), then the planner's SFT and SimPO steps (bench/peer/planner.ts + planner.py).
  *
@@ -12,9 +12,16 @@
  *    settings of stack.md (OpenBLAS, its AVX-512 kernels, malloc thresholds) and single-threaded OpenBLAS under
  *    torch's own threads (nesting both oversubscribes the cores).
  *
+ * The last line is `default-install ratio: grounding R, planner-sft R, planner-simpo R`: the "default install" variant
+ * (what the README's set-up gives on this machine: the addon with the library and thread count it picks by itself)
+ * over PyTorch's 2 threads, medians of this run. `--isa avx2` measures an AVX2-only CPU on a machine with more: the
+ * addon's AVX2 code paths (GPLA_NATIVE_ISA=avx2), OpenBLAS's Haswell kernels on both sides (OPENBLAS_CORETYPE), and
+ * writes bench/results/peer-avx2.json. `--quick` times only the default install and PyTorch. Runs on any CPU: the
+ * settings it cannot use here (e.g. SkylakeX kernels without AVX-512) are printed as skipped, with the reason.
+ *
  * PyTorch comes from Debian (python3-torch 1.13 with libopenblas0-pthread): the bench installs it with apt-get when it
  * is missing and it may (root), and otherwise says how. It is a benchmark dependency, never the package's.
- * Writes bench/results/peer.json.
+ * Writes bench/results/peer.json (peer-avx2.json with --isa avx2).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -27,10 +34,10 @@ import { writeSafetensorsFile } from '../src/nn/safetensors';
 import { symmetricInfoNCE } from '../src/train/losses';
 import { AdamW, DEFAULT_ADAMW } from '../src/train/optim';
 import { Rng } from '../src/util/rng';
-import { activeNativeBlas, loadNativeBlas, nativeBlasReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { activeNativeBlas, blasThreads, loadNativeBlas, nativeBlasReason, openBlasMissingReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
 import { createParallelStep } from './parallel';
 import { printPlannerPeer, runPlannerPeer } from './peer/planner';
-import { defaultTorchRun, ensureTorch, FAIR_PEER_ENV, TORCH_PEERS, torchVersion, type OursVariant } from './peer/torch';
+import { cpuFlags, defaultTorchRun, ensureTorch, hasAvx2, setPeerKind, TORCH_PEERS, torchVersion, type OursVariant, type PeerSettings } from './peer/torch';
 import { intArg, median, printTable, writeResults } from './util';
 
 const SCRIPT = path.join(__dirname, 'peer', 'grounding.py');
@@ -143,6 +150,16 @@ function oursVariants(): OursVariant[] {
   return [plain, builtin(1), builtin(2), withBlas(1), withBlas(2)];
 }
 
+/** What the README's set-up gives: the addon as it loads by itself (OpenBLAS when installed, GPLA_BLAS_THREADS's default). */
+function defaultVariant(): OursVariant {
+  const info = loadNativeBlas();
+  if (!info) return { label: `ours, default install (wasm only: ${nativeBlasReason()})`, use: () => setNativeBlasEnabled(false) };
+  restoreNativeDefaults();
+  const now = activeNativeBlas() ? loadNativeBlas()! : info;
+  const what = now.library === 'built-in' ? `built-in kernels (${now.isa})` : `OpenBLAS ${now.coretype}, element-wise ${now.isa}`;
+  return { label: `ours, default install (addon, ${what}, ${now.threads} thread${now.threads > 1 ? 's' : ''})`, use: () => restoreNativeDefaults() };
+}
+
 /**
  * Two data-parallel worker threads (src/train/data-parallel.ts, one per core; exact InfoNCE over the whole batch), on
  * the addon's built-in kernels and on OpenBLAS (1 thread per worker) where it loads. The addon's choice of product
@@ -171,11 +188,35 @@ function parallelVariants(): OursVariant[] {
   return out;
 }
 
+/**
+ * Our OpenBLAS gets the kernels PyTorch's gets (OPENBLAS_CORETYPE, read once when the library loads, so before the
+ * addon loads it). Without a value for the peer, ours keeps what the addon picks by itself. An inherited value that
+ * differs is replaced, and said.
+ */
+export function matchOpenBlasKernels(peer: PeerSettings): void {
+  const want = peer.env.OPENBLAS_CORETYPE;
+  if (!want) return;
+  const had = process.env.OPENBLAS_CORETYPE;
+  if (had && had !== want) console.log(`note: OPENBLAS_CORETYPE=${had} from the environment replaced by ${want} for both sides (the peer's kernels)`);
+  process.env.OPENBLAS_CORETYPE = want;
+}
+
 export async function run(args: string[]): Promise<void> {
   const opt = (name: string, def: number) => intArg(args, name, def);
   const rounds = opt('--rounds', 3);
   const steps = opt('--steps', 20);
   const skipPlanner = args.includes('--grounding-only');
+  const quick = args.includes('--quick');
+  const isaAt = args.indexOf('--isa');
+  const isa = isaAt >= 0 ? args[isaAt + 1] : 'native';
+  if (isa !== 'native' && isa !== 'avx2') throw new Error(`bench peer: --isa must be avx2 (or absent for this CPU's own kind), got "${isa}"`);
+  const peer: PeerSettings = setPeerKind(isa);
+  if (isa === 'avx2') {
+    if (!hasAvx2(cpuFlags())) throw new Error('bench peer --isa avx2: this CPU has no AVX2 + FMA');
+    process.env.GPLA_NATIVE_ISA = 'avx2'; // before the addon loads
+  }
+  matchOpenBlasKernels(peer);
+  for (const s of peer.skipped) console.log(`skipped: ${s}`);
   ensureTorch();
   const backend = await initBackend();
   console.log(describeBackend(backend));
@@ -197,8 +238,9 @@ export async function run(args: string[]): Promise<void> {
     tf.dispose(Object.values(parity.batch));
 
     // ---- speed, alternating
-    const variants = oursVariants();
-    const withWorkers = args.includes('--no-workers') ? [] : parallelVariants();
+    const byDefault = defaultVariant();
+    const variants = [byDefault, ...(quick ? [] : oursVariants())];
+    const withWorkers = quick || args.includes('--no-workers') ? [] : parallelVariants();
     const timed = exportSetup(dir);
     const timedStep = makeStep(timed);
     const step = timedStep.step;
@@ -242,14 +284,24 @@ export async function run(args: string[]): Promise<void> {
     // Leave the process on its default path.
     restoreNativeDefaults();
 
-    const file = writeResults('peer', {
+    const ratios = {
+      grounding: med[byDefault.label] / torch2,
+      plannerSft: planner ? planner.sft.median[byDefault.label] / planner.sft.median['PyTorch, 2 threads'] : NaN,
+      plannerSimpo: planner ? planner.simpo.median[byDefault.label] / planner.simpo.median['PyTorch, 2 threads'] : NaN,
+    };
+    const file = writeResults(isa === 'native' ? 'peer' : `peer-${isa}`, {
+      kind: isa, cpuFlags: [...cpuFlags()].filter((f) => /^(avx|fma|sse4)/.test(f)).sort(),
       backend: backend.name, backendVersion: backend.version, nativeBlas: backend.nativeBlas ?? null, nativeBlasReason: nativeBlasReason(),
-      torch: torchVersion(), peerEnvironment: FAIR_PEER_ENV, rounds, steps,
+      openBlasMissingReason: openBlasMissingReason(), defaultThreads: blasThreads(), defaultInstall: { label: byDefault.label, ratioTo2Threads: ratios },
+      torch: torchVersion(), peerEnvironment: peer.env, skipped: peer.skipped, rounds, steps,
       parity: { steps: PARITY_STEPS, ours, pytorch: theirs, maxAbsDiff: maxDiff },
       grounding: { stepsPerSecond: rate, median: med, ratioTo2Threads: Object.fromEntries([...variants, ...withWorkers].map((v) => [v.label, med[v.label] / torch2])), ratioTo1Thread: Object.fromEntries([...variants, ...withWorkers].map((v) => [v.label, med[v.label] / med['PyTorch, 1 thread']])), peers },
       planner,
     });
     console.log(`wrote ${file}`);
+    for (const s of peer.skipped) console.log(`skipped: ${s}`);
+    const r = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a (--grounding-only)');
+    console.log(`default-install ratio: grounding ${r(ratios.grounding)}, planner-sft ${r(ratios.plannerSft)}, planner-simpo ${r(ratios.plannerSimpo)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

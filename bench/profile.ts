@@ -1,7 +1,9 @@
 /**
- * `npm run bench -- profile [--steps N]`: where the grounding model's training step (small preset, the step of
- * `bench peer`) spends its time, by kernel, on each product path this machine has (XNNPACK; the native addon's
- * built-in kernel; OpenBLAS through the addon when it loads).
+ * `npm run bench -- profile [--steps N] [--isa avx2]`: where the grounding model's training step (small preset, the
+ * step of `bench peer`) spends its time, by kernel, on each product path this machine has (XNNPACK; the native addon's
+ * built-in kernel; OpenBLAS through the addon when it loads), at GPLA_BLAS_THREADS's threads (default 2 on ≥ 2 cores).
+ * `--isa avx2` profiles an AVX2-only CPU as `bench peer --isa avx2` does (the addon's AVX2 code paths, OpenBLAS's
+ * Haswell kernels) and writes profile-avx2.json.
  *
  * Every kernel the engine runs is timed with the wall clock around the backend call (the wasm backend is synchronous,
  * so this is its real cost); what is left of the step (autodiff bookkeeping, tensor creation and disposal, JS) is the
@@ -12,8 +14,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../src/backend';
-import { blasThreads, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
-import { exportSetup, makeStep } from './peer';
+import { blasThreads, loadNativeBlas, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
+import { exportSetup, makeStep, matchOpenBlasKernels } from './peer';
+import { peerSettings } from './peer/torch';
 import { intArg, printTable, writeResults } from './util';
 
 interface KernelTotals {
@@ -44,6 +47,12 @@ function instrumentKernels(backendName: string): { totals: Map<string, KernelTot
 
 export async function run(args: string[]): Promise<void> {
   const steps = intArg(args, '--steps', 10);
+  const isaAt = args.indexOf('--isa');
+  const isa = isaAt >= 0 ? args[isaAt + 1] : 'native';
+  if (isa !== 'native' && isa !== 'avx2') throw new Error(`bench profile: --isa must be avx2 (or absent for this CPU's own kind), got "${isa}"`);
+  const peer = peerSettings(isa);
+  if (isa === 'avx2') process.env.GPLA_NATIVE_ISA = 'avx2'; // before the addon loads
+  matchOpenBlasKernels(peer);
   const backend = await initBackend();
   console.log(describeBackend(backend));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-profile-'));
@@ -84,5 +93,6 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`wrote ${writeResults('profile', { backend: backend.name, threads: blasThreads(), steps, paths: results })}`);
+  const isaInUse = loadNativeBlas()?.isa ?? null;
+  console.log(`wrote ${writeResults(isa === 'native' ? 'profile' : `profile-${isa}`, { kind: isa, nativeIsa: isaInUse, openBlasCoretype: process.env.OPENBLAS_CORETYPE ?? null, backend: backend.name, threads: blasThreads(), steps, paths: results })}`);
 }

@@ -1,17 +1,12 @@
 /*
- * Element-wise kernels of the addon, on the wasm heap like the products: broadcasting binary operations and the
- * fused AdamW update. Plain loops that the compiler vectorises; on x86-64 GCC every function is cloned for AVX-512,
- * AVX2 and the baseline (target_clones, picked once at load by the dynamic loader).
+ * Element-wise kernels of the addon, on the wasm heap like the products: broadcasting binary operations, the fused
+ * AdamW update, GELU, LayerNorm / RMSNorm and Transpose. The vectorised ones are in elementwise_isa.h, compiled once
+ * per instruction set (AVX-512, AVX2, baseline on x86-64 GCC) and reached through `ew`, the table of the copy in use
+ * (gpla_blas.c picks the widest the CPU runs, or the one GPLA_NATIVE_ISA / setIsa asks for).
  *
  * Broadcasting is reduced to rows × cols: each operand is FULL (R·C values), ROW (C values, the same for every row),
  * COL (R values, one per row) or SCALAR (1 value). The TypeScript side maps tfjs's shapes onto this or falls back.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MULTI_TARGET __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MULTI_TARGET
-#endif
-
 enum { EW_FULL = 0, EW_ROW = 1, EW_COL = 2, EW_SCALAR = 3 };
 enum { EW_ADD = 0, EW_SUB = 1, EW_MUL = 2, EW_DIV = 3 };
 
@@ -38,72 +33,29 @@ enum { EW_ADD = 0, EW_SUB = 1, EW_MUL = 2, EW_DIV = 3 };
     }                                                                                                                  \
   }
 
-MULTI_TARGET
-static void ew_binary(int op, const float *a, int ak, const float *b, int bk, float *out, int64_t R, int64_t C) {
-  switch (op) {
-    case EW_ADD: EW_LOOPS(x + y) break;
-    case EW_SUB: EW_LOOPS(x - y) break;
-    case EW_MUL: EW_LOOPS(x * y) break;
-    default: EW_LOOPS(x / y) break;
-  }
-}
-
-/* AdamW, the arithmetic of src/backend/optimizer-kernels.ts's update (float64 per element, float32 storage). */
-MULTI_TARGET
-static void ew_adamw(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
-                     float *restrict po, float *restrict mo, float *restrict vo, /* outputs are fresh tensors */
-                     int64_t n, double lr, double beta1, double beta2, double eps, double bc1, double bc2, double decay,
-                     double gradScale) {
-  const double c1 = 1 - beta1, c2 = 1 - beta2;
-  for (int64_t i = 0; i < n; i++) {
-    const double gi = (double)g[i] * gradScale;
-    const double mi = beta1 * m[i] + c1 * gi;
-    const double vi = beta2 * v[i] + c2 * gi * gi;
-    mo[i] = (float)mi;
-    vo[i] = (float)vi;
-    po[i] = (float)(p[i] - lr * ((mi / bc1) / (__builtin_sqrt(vi / bc2) + eps)) - decay * p[i]);
-  }
-}
-
-/* e^x for float32, Cephes's expf (range reduction by ln 2 in two parts, degree-6 polynomial; ~1 ulp on [-87, 88]),
- * written so the compiler vectorises it (no libm call). */
-static inline float ew_exp(float x) {
-  x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
-  /* round to nearest by the 1.5·2^23 trick: a floorf call would stop the vectoriser on the baseline target */
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23};
-  return p * scale.f;
-}
-
-/* GELU, tanh approximation written as x·σ(2z) (src/nn/layers.ts): forward y = x·s, backward
- * dx = dy·(s + x·s·(1 − s)·(K + 3cK·x²)), s = σ(x·(K + cK·x²)), K = 2√(2/π), c = 0.044715. */
+/* GELU, tanh approximation written as x·σ(2z) (src/nn/layers.ts): K = 2√(2/π), c = 0.044715. */
 #define GELU_K 1.5957691216057308f
 #define GELU_C 0.044715f
-MULTI_TARGET
-static void ew_gelu(const float *x, float *y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    const float xi = x[i], u = xi * xi;
-    const float s = 1.0f / (1.0f + ew_exp(-xi * (u * (GELU_K * GELU_C) + GELU_K)));
-    y[i] = xi * s;
-  }
-}
+/* Row sums use EW_LANES float partial sums (one vector register on AVX-512), added in double at the end. */
+#define EW_LANES 16
 
-MULTI_TARGET
-static void ew_gelu_grad(const float *x, const float *dy, float *dx, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    const float xi = x[i], u = xi * xi;
-    const float s = 1.0f / (1.0f + ew_exp(-xi * (u * (GELU_K * GELU_C) + GELU_K)));
-    dx[i] = dy[i] * (xi * (s * (1.0f - s)) * (u * (3 * GELU_K * GELU_C) + GELU_K) + s);
-  }
-}
+/* One copy of the vectorised kernels. */
+struct ew_ops {
+  void (*binary)(int op, const float *a, int ak, const float *b, int bk, float *out, int64_t R, int64_t C);
+  void (*adamw)(const float *p, const float *m, const float *v, const float *g, float *po, float *mo, float *vo, int64_t n,
+                double lr, double beta1, double beta2, double eps, double bc1, double bc2, double decay, double gradScale);
+  void (*gelu)(const float *x, float *y, int64_t n);
+  void (*gelu_grad)(const float *x, const float *dy, float *dx, int64_t n);
+  void (*norm_forward)(const float *x, const float *g, const float *b, float *y, float *xhat, float *r, int64_t rows,
+                       int64_t D, double eps, int rms);
+  void (*norm_backward)(const float *dy, const float *xhat, const float *r, const float *g, float *dx, float *dg, float *db,
+                        int64_t rows, int64_t D, int rms);
+};
+
+#define EW_OPS(S) {EW_CAT(ew_binary, S), EW_CAT(ew_adamw, S), EW_CAT(ew_gelu, S), EW_CAT(ew_gelu_grad, S), \
+                   EW_CAT(ew_norm_forward, S), EW_CAT(ew_norm_backward, S)}
+#define EW_CAT2(a, b) a##_##b
+#define EW_CAT(a, b) EW_CAT2(a, b)
 
 /* out = x transposed by perm (rank ≤ 8, 4-byte elements): the trailing axes that stay in place are one contiguous
  * block copied with memcpy; an odometer walks the output's other axes. */
@@ -150,85 +102,3 @@ static void ew_transpose(const float *x, float *out, int rank, const int64_t *sh
   }
 }
 
-/* Row sums with 16 float partial sums (one vector register on AVX-512; the compiler vectorises this form without
- * reassociating anything), the partials then added in double. */
-#define EW_LANES 16
-static inline double ew_sum_partials(const float *acc) {
-  double s = 0;
-  for (int l = 0; l < EW_LANES; l++) s += acc[l];
-  return s;
-}
-
-/* LayerNorm (rms = 0) and RMSNorm (rms = 1) over rows of D values, src/nn/norms.ts's formulas.
- * Forward: xhat = (x − μ)·r (μ = 0 for RMS), r = 1/√(var + eps) (var = mean(x²) for RMS), y = xhat·g (+ b). */
-MULTI_TARGET
-static void ew_norm_forward(const float *restrict x, const float *restrict g, const float *restrict b, float *restrict y,
-                            float *restrict xhat, float *restrict r, int64_t rows, int64_t D, double eps, int rms) {
-  for (int64_t i = 0; i < rows; i++) {
-    const float *xi = x + i * D;
-    float acc[EW_LANES] = {0};
-    double mean = 0, var = 0;
-    if (!rms) {
-      int64_t j = 0;
-      for (; j + EW_LANES <= D; j += EW_LANES)
-        for (int l = 0; l < EW_LANES; l++) acc[l] += xi[j + l];
-      for (; j < D; j++) acc[0] += xi[j];
-      mean = ew_sum_partials(acc) / (double)D;
-    }
-    const float mf = (float)mean;
-    float sq[EW_LANES] = {0};
-    int64_t j = 0;
-    for (; j + EW_LANES <= D; j += EW_LANES)
-      for (int l = 0; l < EW_LANES; l++) {
-        const float d = xi[j + l] - mf;
-        sq[l] += d * d;
-      }
-    for (; j < D; j++) sq[0] += (xi[j] - mf) * (xi[j] - mf);
-    var = ew_sum_partials(sq) / (double)D;
-    const float ri = (float)(1.0 / __builtin_sqrt((double)(float)var + eps));
-    const float mu = (float)mean;
-    r[i] = ri;
-    float *yi = y + i * D, *hi = xhat + i * D;
-    for (int64_t j = 0; j < D; j++) {
-      const float h = (xi[j] - mu) * ri;
-      hi[j] = h;
-      yi[j] = b ? h * g[j] + b[j] : h * g[j];
-    }
-  }
-}
-
-/* Backward: dxhat = dy·g, dx = r·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) (no mean(dxhat) for RMS),
- * dg = Σrows dy·xhat, db = Σrows dy (db may be NULL). */
-MULTI_TARGET
-static void ew_norm_backward(const float *restrict dy, const float *restrict xhat, const float *restrict r,
-                             const float *restrict g, float *restrict dx, float *restrict dg, float *restrict db,
-                             int64_t rows, int64_t D, int rms) {
-  for (int64_t j = 0; j < D; j++) {
-    dg[j] = 0;
-    if (db) db[j] = 0;
-  }
-  for (int64_t i = 0; i < rows; i++) {
-    const float *dyi = dy + i * D, *hi = xhat + i * D;
-    float p1[EW_LANES] = {0}, p2[EW_LANES] = {0};
-    int64_t j = 0;
-    for (; j + EW_LANES <= D; j += EW_LANES)
-      for (int l = 0; l < EW_LANES; l++) {
-        const float d = dyi[j + l] * g[j + l];
-        p1[l] += d;
-        p2[l] += d * hi[j + l];
-      }
-    for (; j < D; j++) {
-      p1[0] += dyi[j] * g[j];
-      p2[0] += dyi[j] * g[j] * hi[j];
-    }
-    const double m1 = ew_sum_partials(p1), m2 = ew_sum_partials(p2);
-    const float a = rms ? 0.0f : (float)(m1 / (double)D), c = (float)(m2 / (double)D), ri = r[i];
-    float *dxi = dx + i * D;
-    for (int64_t j = 0; j < D; j++) {
-      dxi[j] = ri * (dyi[j] * g[j] - a - hi[j] * c);
-      dg[j] += dyi[j] * hi[j];
-    }
-    if (db)
-      for (int64_t j = 0; j < D; j++) db[j] += dyi[j];
-  }
-}

@@ -9,8 +9,10 @@
  * of failing to load at all.
  *
  * API (all offsets are BYTE offsets into `heap`, all strides are in floats):
- *   load(candidates: string[]) -> { library, threads, coretype }   (throws, with each candidate's error, when none loads)
+ *   load(candidates: string[]) -> { library, threads, coretype, isa }   (throws, with each candidate's error, when none loads)
  *   useBuiltin() -> { library: "built-in", threads: 1, coretype }   (the built-in kernel; coretype names its ISA)
+ *   setIsa(name)    "avx512" | "avx2" | "baseline" | "auto": the built-in code paths (the product kernel and the
+ *                   element-wise kernels) to run; throws when the CPU cannot run them (GPLA_NATIVE_ISA in native-blas.ts)
  *   setThreads(n)   2 or more turns on the helper thread of thread_pool.h, which splits products (OpenBLAS itself is
  *                   kept at one thread) and the element-wise kernels
  *   sgemm(heap, transA, transB, M, N, K, aOff, bOff, cOff, batch, strideA, strideB, strideC, beta)
@@ -86,27 +88,81 @@ typedef int (*gemm_fn)(int transA, int transB, int M, int N, int K, const float 
 #include "thread_pool.h"
 #include "elementwise.h"
 
+/* ---- the element-wise kernels, one copy per instruction set like the product (elementwise_isa.h) */
+#ifdef HAVE_X86_VARIANTS
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define EW(n) EW_CAT(ew_##n, avx512)
+#include "elementwise_isa.h"
+#undef EW
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#define EW(n) EW_CAT(ew_##n, avx2)
+#include "elementwise_isa.h"
+#undef EW
+#pragma GCC pop_options
+#endif
+#define EW(n) EW_CAT(ew_##n, baseline)
+#include "elementwise_isa.h"
+#undef EW
+
+/* The instruction sets of the built-in code paths, widest first: a product kernel and an element-wise table each. */
+enum { ISA_AVX512 = 0, ISA_AVX2 = 1, ISA_BASELINE = 2, ISA_COUNT = 3 };
+static const char *const isa_keys[ISA_COUNT] = {"avx512", "avx2", "baseline"};
+static const char *const isa_names[ISA_COUNT] = {"AVX-512", "AVX2", "baseline (4-wide)"};
+static const struct ew_ops ew_tables[ISA_COUNT] = {
+#ifdef HAVE_X86_VARIANTS
+    EW_OPS(avx512), EW_OPS(avx2),
+#else
+    EW_OPS(baseline), EW_OPS(baseline),
+#endif
+    EW_OPS(baseline)};
+
 static gemm_fn builtin_gemm = NULL;
 static const char *builtin_isa = "";
+static int isa_in_use = -1;
+static const struct ew_ops *ew = &ew_tables[ISA_BASELINE];
 
-static void pick_builtin(void) {
-  if (builtin_gemm) return;
+/* Whether this CPU (and this build) can run the code path `isa`. */
+static int isa_supported(int isa) {
+  if (isa == ISA_BASELINE) return 1;
 #ifdef HAVE_X86_VARIANTS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("fma")) {
-    builtin_gemm = gemm_avx512;
-    builtin_isa = "AVX-512";
-    return;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    builtin_gemm = gemm_avx2;
-    builtin_isa = "AVX2";
-    return;
-  }
+  /* x86-64-v4 / v3 as GCC defines them (the element-wise copies are compiled for exactly those) */
+  const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+                 __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("lzcnt") &&
+                 __builtin_cpu_supports("movbe");
+  if (isa == ISA_AVX2) return v3;
+  if (isa == ISA_AVX512)
+    return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd");
 #endif
-  builtin_gemm = gemm_baseline;
-  builtin_isa = "baseline (4-wide)";
+  return 0;
+}
+
+static void use_isa(int isa) {
+  static const gemm_fn gemms[ISA_COUNT] = {
+#ifdef HAVE_X86_VARIANTS
+      gemm_avx512, gemm_avx2,
+#else
+      gemm_baseline, gemm_baseline,
+#endif
+      gemm_baseline};
+  isa_in_use = isa;
+  builtin_gemm = gemms[isa];
+  builtin_isa = isa_names[isa];
+  ew = &ew_tables[isa];
+}
+
+/* The widest code path this CPU runs (the default, unless setIsa asked for another). */
+static void pick_builtin(void) {
+  if (isa_in_use >= 0) return;
+  for (int i = 0; i < ISA_COUNT; i++)
+    if (isa_supported(i)) {
+      use_isa(i);
+      return;
+    }
 }
 
 #define CHECK(env, call)                                                                                               \
@@ -118,7 +174,7 @@ static void pick_builtin(void) {
   } while (0)
 
 static napi_value make_info(napi_env env) {
-  napi_value obj, lib, threads, core;
+  napi_value obj, lib, threads, core, isa;
   CHECK(env, napi_create_object(env, &obj));
   CHECK(env, napi_create_string_utf8(env, loaded_library, NAPI_AUTO_LENGTH, &lib));
   CHECK(env, napi_create_int32(env, pool_threads, &threads));
@@ -127,6 +183,8 @@ static napi_value make_info(napi_env env) {
   CHECK(env, napi_set_named_property(env, obj, "library", lib));
   CHECK(env, napi_set_named_property(env, obj, "threads", threads));
   CHECK(env, napi_set_named_property(env, obj, "coretype", core));
+  CHECK(env, napi_create_string_utf8(env, isa_keys[isa_in_use], NAPI_AUTO_LENGTH, &isa));
+  CHECK(env, napi_set_named_property(env, obj, "isa", isa));
   return obj;
 }
 
@@ -193,6 +251,41 @@ static napi_value use_builtin(napi_env env, napi_callback_info info) {
   cblas_sgemm_ptr = NULL;
   snprintf(loaded_library, sizeof loaded_library, "built-in");
   return make_info(env);
+}
+
+/* setIsa(name): the built-in code paths (product kernel and element-wise kernels) of "avx512", "avx2" or "baseline",
+ * or "auto" for the widest this CPU runs; throws when the CPU cannot run the one asked for. OpenBLAS, when it is the
+ * product library, is not affected (its kernels follow OPENBLAS_CORETYPE, read when it loads). */
+static napi_value set_isa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[32] = "";
+  size_t len = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "gpla_blas.setIsa: expected \"avx512\", \"avx2\", \"baseline\" or \"auto\"");
+    return NULL;
+  }
+  if (!strcmp(name, "auto")) {
+    isa_in_use = -1;
+    pick_builtin();
+    return make_info(env);
+  }
+  for (int i = 0; i < ISA_COUNT; i++)
+    if (!strcmp(name, isa_keys[i])) {
+      if (!isa_supported(i)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "gpla_blas.setIsa: this CPU (or this build) cannot run the %s code path", isa_names[i]);
+        napi_throw_error(env, NULL, msg);
+        return NULL;
+      }
+      use_isa(i);
+      return make_info(env);
+    }
+  char msg[160];
+  snprintf(msg, sizeof msg, "gpla_blas.setIsa: unknown code path \"%s\" (expected avx512, avx2, baseline or auto)", name);
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
 }
 
 static napi_value set_threads(napi_env env, napi_callback_info info) {
@@ -379,11 +472,11 @@ static void binary_task(void *p, int part, int parts) {
     pool_split(c->R, part, parts, 1, &lo, &hi);
     const int64_t da = c->ak == EW_FULL ? lo * c->C : c->ak == EW_COL ? lo : 0;
     const int64_t db = c->bk == EW_FULL ? lo * c->C : c->bk == EW_COL ? lo : 0;
-    ew_binary(c->op, c->a + da, c->ak, c->b + db, c->bk, c->out + lo * c->C, hi - lo, c->C);
+    ew->binary(c->op, c->a + da, c->ak, c->b + db, c->bk, c->out + lo * c->C, hi - lo, c->C);
   } else {
     pool_split(c->C, part, parts, 16, &lo, &hi);
     const int64_t da = c->ak == EW_FULL || c->ak == EW_ROW ? lo : 0, db = c->bk == EW_FULL || c->bk == EW_ROW ? lo : 0;
-    ew_binary(c->op, c->a + da, c->ak, c->b + db, c->bk, c->out + lo, c->R, hi - lo);
+    ew->binary(c->op, c->a + da, c->ak, c->b + db, c->bk, c->out + lo, c->R, hi - lo);
   }
 }
 
@@ -398,7 +491,7 @@ static void adamw_task(void *p, int part, int parts) {
   const struct adamw_ctx *c = p;
   int64_t lo, hi;
   pool_split(c->n, part, parts, 16, &lo, &hi);
-  ew_adamw(c->p + lo, c->m + lo, c->v + lo, c->g + lo, c->po + lo, c->mo + lo, c->vo + lo, hi - lo, c->h[0], c->h[1],
+  ew->adamw(c->p + lo, c->m + lo, c->v + lo, c->g + lo, c->po + lo, c->mo + lo, c->vo + lo, hi - lo, c->h[0], c->h[1],
            c->h[2], c->h[3], c->h[4], c->h[5], c->h[6], c->h[7]);
 }
 
@@ -413,8 +506,8 @@ static void gelu_task(void *p, int part, int parts) {
   const struct gelu_ctx *c = p;
   int64_t lo, hi;
   pool_split(c->n, part, parts, 16, &lo, &hi);
-  if (c->backward) ew_gelu_grad(c->x + lo, c->dy + lo, c->out + lo, hi - lo);
-  else ew_gelu(c->x + lo, c->out + lo, hi - lo);
+  if (c->backward) ew->gelu_grad(c->x + lo, c->dy + lo, c->out + lo, hi - lo);
+  else ew->gelu(c->x + lo, c->out + lo, hi - lo);
 }
 
 struct transpose_ctx {
@@ -441,7 +534,7 @@ static void norm_forward_task(void *p, int part, int parts) {
   const struct norm_ctx *c = p;
   int64_t lo, hi;
   pool_split(c->rows, part, parts, 1, &lo, &hi);
-  ew_norm_forward(c->x + lo * c->D, c->g, c->b, c->y + lo * c->D, c->xhat_out + lo * c->D, c->r_out + lo, hi - lo, c->D,
+  ew->norm_forward(c->x + lo * c->D, c->g, c->b, c->y + lo * c->D, c->xhat_out + lo * c->D, c->r_out + lo, hi - lo, c->D,
                   c->eps, c->rms);
 }
 
@@ -450,7 +543,7 @@ static void norm_backward_task(void *p, int part, int parts) {
   const struct norm_ctx *c = p;
   int64_t lo, hi;
   pool_split(c->rows, part, parts, 1, &lo, &hi);
-  ew_norm_backward(c->dy + lo * c->D, c->xhat + lo * c->D, c->r + lo, c->g, c->dx + lo * c->D, part ? c->dg2 : c->dg,
+  ew->norm_backward(c->dy + lo * c->D, c->xhat + lo * c->D, c->r + lo, c->g, c->dx + lo * c->D, part ? c->dg2 : c->dg,
                    part ? (c->db ? c->db2 : NULL) : c->db, hi - lo, c->D, c->rms);
 }
 
@@ -616,10 +709,12 @@ static napi_value norm_backward(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  pick_builtin(); /* the element-wise kernels run from the first call, whichever product library loads */
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
       {"useBuiltin", NULL, use_builtin, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"setIsa", NULL, set_isa, NULL, NULL, NULL, napi_default, NULL},
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},

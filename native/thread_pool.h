@@ -1,12 +1,13 @@
 /*
  * A second thread for the addon's loops. tfjs's wasm backend runs on one thread; with GPLA_BLAS_THREADS=2 (the same
  * knob as OpenBLAS's threads) the element-wise, norm and built-in product kernels split their work with one helper
- * thread, as PyTorch splits its ops over its intra-op threads. Off (1 thread) by default: `reproduce --jobs 2`
- * already runs one process per core.
+ * thread, as PyTorch splits its ops over its intra-op threads. On by default on a machine with two or more cores
+ * (native-blas.ts); `reproduce --jobs 2` runs one process per core at 1 thread each.
  *
  * One helper for work of at least POOL_MIN_ELEMENTS (below that the hand-off costs more than it saves); it spins
- * briefly between tasks and sleeps on a condition variable after that. Calls from several JS threads at once (data-parallel workers) are safe: whoever finds the
- * helper busy runs its work alone.
+ * briefly between tasks and sleeps on a condition variable after that. Calls from several JS threads at once
+ * (data-parallel workers) are safe: whoever finds the helper busy runs its work alone. The caller runs the second half too when the helper has not claimed it by the time
+ * the first is done, so a descheduled helper costs nothing but the time it was not there.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,7 +32,11 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_start = PTHREAD_COND_INITIALIZER;
 static pool_task pool_fn = NULL;
 static void *pool_ctx = NULL;
-static atomic_ulong pool_posted = 0, pool_finished = 0;
+static atomic_ulong pool_posted = 0;
+/* The second half of the task in flight: whoever exchanges pool_claimed from 0 to 1 first runs it, the helper or the
+ * caller once its own half is done (on a loaded machine the helper may not be scheduled for milliseconds; a caller
+ * that waited for it made 2 threads slower than 1). pool_done: the helper finished the half it claimed. */
+static atomic_int pool_claimed = 1, pool_done = 1;
 static atomic_int pool_sleeping = 0;
 static int pool_started = 0;
 
@@ -56,8 +61,12 @@ static void *pool_main(void *unused) {
       break;
     }
     seen = p;
-    pool_fn(pool_ctx, 1, 2);
-    atomic_store(&pool_finished, seen);
+    /* The claim orders after the caller's stores of pool_fn / pool_ctx, and the caller posts nothing new until
+     * pool_done; a claim that finds 1 (the caller took the half, or this wake-up was for a task already done) skips. */
+    if (atomic_exchange(&pool_claimed, 1) == 0) {
+      pool_fn(pool_ctx, 1, 2);
+      atomic_store(&pool_done, 1);
+    }
   }
   return NULL;
 }
@@ -84,14 +93,18 @@ static void pool_run(pool_task fn, void *ctx, int64_t elements) {
   }
   pool_fn = fn;
   pool_ctx = ctx;
-  const unsigned long ticket = atomic_fetch_add(&pool_posted, 1) + 1;
+  atomic_store(&pool_done, 0);
+  atomic_store(&pool_claimed, 0);
+  atomic_fetch_add(&pool_posted, 1);
   if (atomic_load(&pool_sleeping)) {
     pthread_mutex_lock(&pool_mu);
     pthread_cond_signal(&pool_start);
     pthread_mutex_unlock(&pool_mu);
   }
   fn(ctx, 0, 2);
-  while (atomic_load(&pool_finished) != ticket) pool_relax();
+  if (atomic_exchange(&pool_claimed, 1) == 0) fn(ctx, 1, 2); /* the helper has not started it: run it here */
+  else
+    while (!atomic_load(&pool_done)) pool_relax();
   pthread_mutex_unlock(&pool_owner);
 }
 

@@ -34,7 +34,7 @@ import { simpoLoss } from '../../src/train/losses';
 import { AdamW, DEFAULT_ADAMW, type AdamWConfig } from '../../src/train/optim';
 import { Rng } from '../../src/util/rng';
 import { intArg, median, printTable } from '../util';
-import { defaultTorchRun, FAIR_PEER_ENV, haveTorch, PYTHON, TORCH_PEERS, torchVersion, type OursVariant, type TorchRun } from './torch';
+import { currentPeerSettings, defaultTorchRun, haveTorch, PYTHON, TORCH_PEERS, torchVersion, type OursVariant, type TorchRun } from './torch';
 
 const SCRIPT = path.join(__dirname, 'planner.py');
 const VOCAB = 64;
@@ -207,7 +207,7 @@ export interface PlannerPeerResult {
   backend: string;
   backendVersion: string;
   torch: string;
-  peerEnvironment: typeof FAIR_PEER_ENV;
+  peerEnvironment: Record<string, string>;
   rounds: number;
   steps: number;
   config: { planner: PlannerConfig; batchSize: Record<Which, number>; simpo: { beta: number; gammaBetaRatio: number }; optimizer: Record<Which, AdamWConfig & { lr: number }> };
@@ -312,7 +312,7 @@ export async function runPlannerPeer(opts: { rounds: number; steps: number; torc
       speed[w] = { stepsPerSecond: rate[w], median: med, ratioTo2Threads: best / med['PyTorch, 2 threads'], ratioTo1Thread: best / med['PyTorch, 1 thread'] };
     }
     return {
-      backend: backend.name, backendVersion: backend.version, torch: torchVersion(), peerEnvironment: FAIR_PEER_ENV, rounds, steps,
+      backend: backend.name, backendVersion: backend.version, torch: torchVersion(), peerEnvironment: currentPeerSettings().env, rounds, steps,
       config: { planner: setup.cfg, batchSize: setup.sizes, simpo: setup.simpoConsts, optimizer: setup.optimizer },
       parity: { steps: PARITY_STEPS, tolerance: PARITY_TOLERANCE, ...parity },
       sft: speed.sft, simpo: speed.simpo, peers,

@@ -12,14 +12,21 @@
  * `GPLA_NATIVE_BLAS=/path/libfoo.so` picks a library. `GPLA_BLAS_THREADS=n` (default 1, see environment.md for why):
  * 2 or more lets the addon split products (OpenBLAS's or its own; OpenBLAS itself stays single-threaded) and its
  * element-wise kernels with one helper thread (native/thread_pool.h).
+ *
+ * `GPLA_NATIVE_ISA=avx512|avx2|baseline` forces the addon's built-in code paths (its product kernel and its
+ * element-wise kernels) of that instruction set, so one machine can measure and test what another CPU kind runs
+ * (default: the widest this CPU runs; OpenBLAS's own kernels follow OPENBLAS_CORETYPE instead, e.g. Haswell = AVX2).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export interface NativeBlas {
   load(candidates: string[]): NativeBlasInfo;
   useBuiltin(): NativeBlasInfo;
   setThreads(n: number): NativeBlasInfo;
+  /** The built-in code paths of one instruction set ("auto": the widest this CPU runs); throws if the CPU lacks it. */
+  setIsa(isa: NativeIsa | 'auto'): NativeBlasInfo;
   sgemm(
     heap: ArrayBuffer, transA: boolean, transB: boolean, M: number, N: number, K: number,
     aOffsetBytes: number, bOffsetBytes: number, cOffsetBytes: number,
@@ -49,6 +56,19 @@ export interface NativeBlasInfo {
   threads: number;
   /** OpenBLAS's kernel family (SkylakeX = AVX-512), or the instruction set of the built-in kernel. */
   coretype: string;
+  /** The instruction set of the built-in code paths in use (the element-wise kernels always, products when built-in). */
+  isa: NativeIsa;
+}
+
+/** The built-in code paths' instruction sets, widest first. */
+export const NATIVE_ISAS = ['avx512', 'avx2', 'baseline'] as const;
+export type NativeIsa = (typeof NATIVE_ISAS)[number];
+
+/** Parses GPLA_NATIVE_ISA: undefined for the default (the widest the CPU runs), else one of NATIVE_ISAS. */
+export function nativeIsaSetting(value: string | undefined = process.env.GPLA_NATIVE_ISA): NativeIsa | undefined {
+  if (value === undefined || value === '' || value === 'auto') return undefined;
+  if (!(NATIVE_ISAS as readonly string[]).includes(value)) throw new Error(`GPLA_NATIVE_ISA must be one of ${NATIVE_ISAS.join(', ')} or auto, got "${value}"`);
+  return value as NativeIsa;
 }
 
 /** Where scripts/build-native.js writes the addon. */
@@ -71,9 +91,12 @@ let openBlasReason: string | null = null;
 let openBlasInfo: NativeBlasInfo | null = null;
 let enabled = true;
 
-/** Parses GPLA_BLAS_THREADS (default 1). */
+/**
+ * Parses GPLA_BLAS_THREADS. Default: 2 where the machine has two or more cores (one process training alone, as
+ * PyTorch uses its intra-op threads), else 1; `reproduce`'s stage processes get 1 each (stage-workers.ts).
+ */
 export function blasThreads(value: string | undefined = process.env.GPLA_BLAS_THREADS): number {
-  if (value === undefined || value === '') return 1;
+  if (value === undefined || value === '') return Math.min(2, os.availableParallelism());
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`GPLA_BLAS_THREADS must be a positive integer, got "${value}"`);
   return n;
@@ -101,11 +124,13 @@ export function loadNativeBlas(setting: string | undefined = process.env.GPLA_NA
     reason = `the native addon failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
     return null;
   }
-  if (typeof blas.useBuiltin !== 'function' || typeof blas.normBackward !== 'function') {
-    reason = 'the native addon is out of date (no built-in kernel); rebuild it with `node scripts/build-native.js`';
+  if (typeof blas.useBuiltin !== 'function' || typeof blas.normBackward !== 'function' || typeof blas.setIsa !== 'function') {
+    reason = 'the native addon is out of date (no built-in kernel or code-path switch); rebuild it with `node scripts/build-native.js`';
     return null;
   }
   const threads = blasThreads();
+  const isa = nativeIsaSetting();
+  if (isa) blas.setIsa(isa); // throws, naming the code path, when this CPU cannot run it
   if (setting === 'builtin') {
     openBlasReason = 'GPLA_NATIVE_BLAS=builtin';
   } else {
@@ -162,8 +187,34 @@ export function selectNativeKernel(which: 'openblas' | 'builtin'): NativeBlasInf
 export function restoreNativeDefaults(): void {
   enabled = true;
   if (!state) return;
+  state.blas.setIsa(nativeIsaSetting() ?? 'auto');
   selectNativeKernel(openBlasInfo ? 'openblas' : 'builtin');
   state.info = state.blas.setThreads(blasThreads());
+}
+
+/**
+ * Runs the addon's built-in code paths of `isa` ("auto": the widest this CPU runs) from now on: the products when the
+ * built-in kernel is the library in use, and the element-wise kernels always. Returns the info, or null when the
+ * addon is not loaded; throws when this CPU cannot run `isa`.
+ */
+export function selectNativeIsa(isa: NativeIsa | 'auto'): NativeBlasInfo | null {
+  if (!loadNativeBlas() || !state) return null;
+  state.info = state.blas.setIsa(isa);
+  return state.info;
+}
+
+/** Whether this CPU runs the built-in code paths of `isa` (false when the addon is not loaded). */
+export function nativeIsaSupported(isa: NativeIsa): boolean {
+  if (!loadNativeBlas() || !state) return false;
+  const before = state.info.isa;
+  try {
+    state.blas.setIsa(isa);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    state.info = state.blas.setIsa(before);
+  }
 }
 
 /** Turns the native path off or back on at run time (tests and benches compare both paths in one process). */

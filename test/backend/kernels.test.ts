@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
 import {
-  activeNativeBlas, loadNativeBlas, nativeBlasReason, openBlasMissingReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled,
+  activeNativeBlas, loadNativeBlas, nativeBlasReason, nativeIsaSetting, nativeIsaSupported, openBlasMissingReason, restoreNativeDefaults, selectNativeIsa,
+  selectNativeKernel, setNativeBlasEnabled,
 } from '../../src/backend/native-blas';
 import { Rng } from '../../src/util/rng';
 
@@ -33,8 +34,11 @@ async function onBoth(fn: () => tf.Tensor): Promise<{ wasm: Float32Array; cpu: F
   return { wasm, cpu, shape };
 }
 
-/** The matrix-product paths on wasm: XNNPACK, the addon's built-in kernel, the addon over OpenBLAS. */
-const PRODUCT_PATHS = ['xnnpack', 'native built-in', 'native built-in, 2 threads', 'native OpenBLAS'] as const;
+/**
+ * The matrix-product paths on wasm: XNNPACK, the addon's built-in kernel (the CPU's widest code path; its AVX2 and
+ * baseline ones forced, as GPLA_NATIVE_ISA does, where the CPU runs them), the addon over OpenBLAS.
+ */
+const PRODUCT_PATHS = ['xnnpack', 'native built-in', 'native built-in, 2 threads', 'native built-in AVX2', 'native built-in baseline', 'native OpenBLAS'] as const;
 type ProductPath = (typeof PRODUCT_PATHS)[number];
 
 /** Puts the wasm backend's products on `path`; false when that path is not available here. */
@@ -44,8 +48,13 @@ function useProductPath(path: ProductPath): boolean {
     return true;
   }
   setNativeBlasEnabled(true);
+  const isa = path.endsWith('AVX2') ? 'avx2' : path.endsWith('baseline') ? 'baseline' : 'auto';
+  if (isa !== 'auto' && !nativeIsaSupported(isa)) return false;
   const info = selectNativeKernel(path === 'native OpenBLAS' ? 'openblas' : 'builtin');
-  if (info) activeNativeBlas()!.setThreads(path.endsWith('2 threads') ? 2 : 1);
+  if (info) {
+    activeNativeBlas()!.setThreads(path.endsWith('2 threads') ? 2 : 1);
+    assert.equal(selectNativeIsa(isa)!.isa, isa === 'auto' ? info.isa : isa);
+  }
   return info !== null;
 }
 
@@ -73,6 +82,15 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
     { a: [530, 300], b: [45, 530], tA: true, tB: true },
     { a: [2, 20, 33], b: [2, 33, 600], tA: false, tB: false },
     { a: [8, 64, 40], b: [8, 50, 64], tA: true, tB: true }, // batched and large enough for two threads to split
+    // The AVX2 and baseline tiles (6×16 and 6×8; M blocks of 96): exact tiles, one past, M past a block, K past 256.
+    { a: [6, 16], b: [16, 16], tA: false, tB: false },
+    { a: [13, 300], b: [300, 17], tA: false, tB: false },
+    { a: [300, 97], b: [33, 300], tA: true, tB: true },
+    { a: [3, 40], b: [40, 70], tA: false, tB: false }, // ≤ 4 rows: the row-axpy path
+    // The models' attention products (batch × heads of 16–32 tokens, head width 16–32).
+    { a: [12, 16, 32], b: [12, 16, 32], tA: false, tB: true },
+    { a: [12, 24, 24], b: [12, 24, 24], tA: true, tB: false },
+    { a: [12, 32, 32], b: [12, 32, 16], tA: false, tB: false },
   ];
   // Every product path: XNNPACK through the added kernel; the native addon's built-in kernel where the addon is
   // built; OpenBLAS through the addon where it loads.
@@ -110,6 +128,25 @@ describe('backend: kernels added to wasm match the cpu backend', () => {
       assert.match(nativeBlasReason() ?? '', /GPLA_NATIVE_BLAS=off|not built|failed to load|no OpenBLAS/);
       assert.equal(activeNativeBlas(), null);
       console.log(`      (native path off here: ${nativeBlasReason()})`);
+    }
+  });
+
+  it('GPLA_NATIVE_ISA picks a code path the CPU runs; a wrong value or one the CPU lacks is refused by name', function () {
+    assert.equal(nativeIsaSetting(undefined), undefined);
+    assert.equal(nativeIsaSetting('auto'), undefined);
+    assert.equal(nativeIsaSetting('avx2'), 'avx2');
+    assert.throws(() => nativeIsaSetting('sse9'), /GPLA_NATIVE_ISA must be one of avx512, avx2, baseline or auto, got "sse9"/);
+    if (!loadNativeBlas()) this.skip();
+    try {
+      assert.equal(nativeIsaSupported('baseline'), true);
+      assert.equal(selectNativeIsa('baseline')!.isa, 'baseline');
+      for (const isa of ['avx512', 'avx2'] as const) {
+        if (nativeIsaSupported(isa)) assert.equal(selectNativeIsa(isa)!.isa, isa);
+        else assert.throws(() => selectNativeIsa(isa), /cannot run the (AVX-512|AVX2) code path/);
+      }
+      assert.throws(() => activeNativeBlas()!.setIsa('sse9' as never), /unknown code path "sse9"/);
+    } finally {
+      restoreNativeDefaults();
     }
   });
 

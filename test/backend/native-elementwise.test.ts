@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { activeNativeBlas, loadNativeBlas, restoreNativeDefaults, setNativeBlasEnabled } from '../../src/backend/native-blas';
+import { activeNativeBlas, loadNativeBlas, nativeIsaSupported, restoreNativeDefaults, selectNativeIsa, setNativeBlasEnabled, type NativeIsa } from '../../src/backend/native-blas';
 import { foldBroadcast, hasNativeGelu, OperandKind } from '../../src/backend/native-elementwise';
 import { fusedAdamW, type AdamWKernelAttrs } from '../../src/backend/optimizer-kernels';
 import { gelu } from '../../src/nn/layers';
@@ -31,11 +31,20 @@ async function nativeAndCpu(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ native
 }
 
 // With 1 thread, and with 2 (GPLA_BLAS_THREADS=2: the addon's kernels split work of ≥ 32,768 elements with a helper
-// thread; the shapes below are large enough to split).
-for (const threads of [1, 2]) describe(`backend: native element-wise kernels (binary ops, transpose, GELU, norms, AdamW) match the cpu backend, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
+// thread; the shapes below are large enough to split), on the CPU's widest code path; then the AVX2 and baseline
+// copies forced (GPLA_NATIVE_ISA), one thread, where the CPU runs them.
+const CONFIGS: { isa: NativeIsa | 'auto'; threads: number }[] = [
+  { isa: 'auto', threads: 1 },
+  { isa: 'auto', threads: 2 },
+  { isa: 'avx2', threads: 1 },
+  { isa: 'baseline', threads: 1 },
+];
+for (const { isa, threads } of CONFIGS) describe(`backend: native element-wise kernels (binary ops, transpose, GELU, norms, AdamW) match the cpu backend, ${isa === 'auto' ? "the CPU's widest code path" : `${isa} code path`}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
   before(async function () {
     await switchBackend('wasm');
     if (!loadNativeBlas()) this.skip(); // the addon is not built here: the kernels below are never used
+    if (isa !== 'auto' && !nativeIsaSupported(isa)) this.skip(); // this CPU cannot run that copy
+    if (isa !== 'auto') assert.equal(selectNativeIsa(isa)!.isa, isa);
     assert.equal(activeNativeBlas()!.setThreads(threads).threads, threads);
   });
   after(async () => {
