@@ -3,6 +3,11 @@
  * the actions: the same retrieval with each sample's trajectory replaced by another sample's (shuffled across samples)
  * or run backwards in time. A model that ignores the actions scores the same under all three; one that reads them
  * falls toward chance when they no longer belong to the image and the text.
+ *
+ * Besides exact-pair recall (the true description must be retrieved), semantic recall counts any description that
+ * parses to the same block and target, with its chance level; and the hard-negative win rate says how often the
+ * true description scores above an edit of it that asks for something else (text/hard-negatives.ts) — what the
+ * preference loop needs from the grounding score.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { HierarchicalSample } from '../data/samples';
@@ -11,7 +16,8 @@ import { groundingBatch, textBatch } from '../experiments/dataset';
 import type { GroundingModel } from '../models/grounding';
 import type { Tokenizer } from '../text/tokenizer';
 import { Rng } from '../util/rng';
-import { DEFAULT_KS, retrievalRecall, type RetrievalResult } from './retrieval';
+import { HARD_NEGATIVE_KINDS, hardNegatives, semanticKey, type HardNegativeKind } from '../text/hard-negatives';
+import { DEFAULT_KS, directionMetrics, retrievalRecall, semanticChance, semanticRanks, type RetrievalResult } from './retrieval';
 
 export const PERTURBATIONS = ['none', 'shuffled', 'reversed'] as const;
 export type Perturbation = (typeof PERTURBATIONS)[number];
@@ -113,13 +119,55 @@ export interface GroundingRetrievalRow {
   textToTraj: Record<number, number>;
   medianRankTrajToText: number;
   medianRankTextToTraj: number;
+  /** Semantic recall@k (a retrieved item counts when it parses to the same block and target) and its chance level. */
+  trajToTextSemantic: Record<number, number>;
+  textToTrajSemantic: Record<number, number>;
+  semanticChance: Record<number, number>;
+  /** Share of (sample, hard negative) pairs where the true description scores higher, per kind and over all. */
+  hardNegativeWin: Record<HardNegativeKind | 'all', number>;
+}
+
+/** Cosine of each sample's vision(-action) embedding with each of its hard negatives; wins where the truth is higher. */
+export function hardNegativeWinRates(g: GroundingModel, tok: Tokenizer, cache: ImageCache, samples: HierarchicalSample[], seed = 0): Record<HardNegativeKind | 'all', number> {
+  const rng = new Rng(seed + 7);
+  const negs = samples.map((s) => hardNegatives(s.lowLevel, rng));
+  const e = embedPairs(g, tok, cache, samples);
+  const flat = negs.flatMap((ns, i) => ns.map((x) => ({ ...x, i })));
+  const wins: Record<string, [number, number]> = Object.fromEntries([...HARD_NEGATIVE_KINDS, 'all'].map((k) => [k, [0, 0]]));
+  const D = e.dim;
+  for (let c = 0; c < flat.length; c += 64) {
+    const part = flat.slice(c, c + 64);
+    const t = textBatch(tok, part.map((x) => x.text), g.config.maxText);
+    const emb = tf.tidy(() => g.encodeText(t.ids, t.mask).dataSync() as Float32Array);
+    tf.dispose([t.ids, t.mask]);
+    part.forEach((x, r) => {
+      let truth = 0;
+      let neg = 0;
+      for (let d = 0; d < D; d++) {
+        truth += e.vision[x.i * D + d] * e.text[x.i * D + d];
+        neg += e.vision[x.i * D + d] * emb[r * D + d];
+      }
+      for (const k of [x.kind, 'all']) {
+        wins[k][0] += truth > neg ? 1 : 0;
+        wins[k][1]++;
+      }
+    });
+  }
+  return Object.fromEntries(Object.entries(wins).map(([k, [w, n]]) => [k, n ? w / n : NaN])) as Record<HardNegativeKind | 'all', number>;
 }
 
 export function groundingRetrieval(model: string, g: GroundingModel, tok: Tokenizer, cache: ImageCache, samples: HierarchicalSample[], perturbation: Perturbation, seed = 0, ks = DEFAULT_KS): GroundingRetrievalRow {
-  const e = embedPairs(g, tok, cache, perturbSamples(samples, perturbation, seed));
-  const r: RetrievalResult = retrievalRecall(similarity(e.vision, e.text, e.dim), ks);
+  const perturbed = perturbSamples(samples, perturbation, seed);
+  const e = embedPairs(g, tok, cache, perturbed);
+  const sim = similarity(e.vision, e.text, e.dim);
+  const r: RetrievalResult = retrievalRecall(sim, ks);
+  const keys = samples.map((s) => semanticKey(s.lowLevel));
   return {
     model, perturbation, n: r.n, trajToText: r.rowToCol, textToTraj: r.colToRow,
     medianRankTrajToText: r.medianRankRowToCol, medianRankTextToTraj: r.medianRankColToRow,
+    trajToTextSemantic: directionMetrics(semanticRanks(sim, keys), ks).recall,
+    textToTrajSemantic: directionMetrics(semanticRanks(sim, keys, true), ks).recall,
+    semanticChance: Object.fromEntries(ks.map((k) => [k, semanticChance(keys, k)])),
+    hardNegativeWin: hardNegativeWinRates(g, tok, cache, perturbed, seed),
   };
 }

@@ -113,3 +113,42 @@ export function retrievalRows(model: string, r: RetrievalResult, names: [string,
     ...Object.entries(r.colToRow).map(([k, recall]) => ({ model, direction: names[1], k: Number(k), recall })),
   ];
 }
+
+/**
+ * Semantic retrieval: a retrieved item counts when its key equals the query's (for sub-tasks: the parsed block and
+ * target), so a paraphrase of the right sub-task is a hit. The semantic rank of a query is 1 + the number of
+ * non-matching items scoring ≥ its best-scoring match (pessimistic about ties, as `ranks`); the query's own item
+ * always matches. A null key matches only the item itself.
+ */
+export function semanticRanks(sim: SimilarityMatrix, keys: (string | null)[], byColumn = false): number[] {
+  const { n, at: raw } = accessor(sim);
+  if (keys.length !== n) throw new Error(`retrieval: ${keys.length} keys for a ${n}×${n} similarity matrix`);
+  const at = byColumn ? (i: number, j: number) => raw(j, i) : raw;
+  const same = (i: number, j: number) => i === j || (keys[i] !== null && keys[i] === keys[j]);
+  return Array.from({ length: n }, (_, i) => {
+    let best = -Infinity;
+    for (let j = 0; j < n; j++) if (same(i, j)) best = Math.max(best, at(i, j));
+    let ahead = 0;
+    for (let j = 0; j < n; j++) if (!same(i, j) && at(i, j) >= best) ahead++;
+    return ahead + 1;
+  });
+}
+
+/**
+ * Chance level of semantic recall@k: the expected share of queries with a match among k items drawn at random
+ * without replacement from the n, 1 − C(n − m, k) / C(n, k) for a query with m matching items (itself included).
+ */
+export function semanticChance(keys: (string | null)[], k: number): number {
+  const n = keys.length;
+  const count = new Map<string, number>();
+  for (const key of keys) if (key !== null) count.set(key, (count.get(key) ?? 0) + 1);
+  let total = 0;
+  for (const key of keys) {
+    const m = key === null ? 1 : count.get(key)!;
+    // C(n−m, k)/C(n, k) = Π_{t<k} (n − m − t)/(n − t)
+    let miss = 1;
+    for (let t = 0; t < Math.min(k, n); t++) miss *= Math.max(0, n - m - t) / (n - t);
+    total += 1 - miss;
+  }
+  return n ? total / n : 0;
+}

@@ -186,7 +186,7 @@ export function evaluateRetrieval(ctx: EvaluationContext): GroundingRetrievalRow
     for (const p of PERTURBATIONS) {
       const row = groundingRetrieval(model, ctx.groundings[model], ctx.tok, ctx.cache, ctx.testSamples, p, ctx.seed);
       retrieval.push(row);
-      ctx.log(`  retrieval (${model}, trajectories ${p}): trajectory→text R@1 ${row.trajToText[1].toFixed(3)} R@5 ${row.trajToText[5].toFixed(3)}; text→trajectory R@5 ${row.textToTraj[5].toFixed(3)}`);
+      ctx.log(`  retrieval (${model}, trajectories ${p}): trajectory→text R@1 ${row.trajToText[1].toFixed(3)} R@5 ${row.trajToText[5].toFixed(3)}, semantic R@1 ${row.trajToTextSemantic[1].toFixed(3)} R@5 ${row.trajToTextSemantic[5].toFixed(3)} (chance ${row.semanticChance[5].toFixed(3)}); text→trajectory R@5 ${row.textToTraj[5].toFixed(3)}; hard negatives beaten ${row.hardNegativeWin.all.toFixed(3)}`);
     }
   }
   return retrieval;
@@ -234,6 +234,10 @@ export function writeRetrievalTable(runDir: string, rows: GroundingRetrievalRow[
     ...Object.fromEntries(Object.entries(r.trajToText).map(([k, v]) => [`trajToTextR@${k}`, v])),
     ...Object.fromEntries(Object.entries(r.textToTraj).map(([k, v]) => [`textToTrajR@${k}`, v])),
     medianRankTrajToText: r.medianRankTrajToText, medianRankTextToTraj: r.medianRankTextToTraj,
+    ...Object.fromEntries(Object.entries(r.trajToTextSemantic).map(([k, v]) => [`trajToTextSemanticR@${k}`, v])),
+    ...Object.fromEntries(Object.entries(r.textToTrajSemantic).map(([k, v]) => [`textToTrajSemanticR@${k}`, v])),
+    ...Object.fromEntries(Object.entries(r.semanticChance).map(([k, v]) => [`semanticChanceR@${k}`, v])),
+    ...Object.fromEntries(Object.entries(r.hardNegativeWin).map(([k, v]) => [`hardNegativeWin:${k}`, v])),
   }));
   const file = path.join(runDir, 'tables', 'retrieval.csv');
   fs.mkdirSync(path.dirname(file), { recursive: true });

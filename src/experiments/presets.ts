@@ -32,7 +32,7 @@ const enc = (width: number, layers: number, heads: number, mlp = 4 * width) => (
 const MODELS: Record<PresetName, ModelPresets> = {
   tiny: {
     grounding: {
-      conditioning: 'action', image: 32, patch: 8, vision: enc(32, 2, 2, 64), vocab: 128, maxText: 24, text: enc(32, 1, 2, 64),
+      conditioning: 'action', image: 32, patch: 8, vision: enc(32, 2, 2, 64), pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.5, 0.5, 0.5], pooling: 'attention', vocab: 128, maxText: 24, text: enc(32, 1, 2, 64),
       trajectoryLength: 16, action: enc(32, 1, 2, 64), embed: 32, logitScaleInit: 1 / 0.07, logitScaleMax: 100,
     },
     planner: {
@@ -47,7 +47,7 @@ const MODELS: Record<PresetName, ModelPresets> = {
   small: {
     // Patch 16 on 64×64 images (16 patch tokens) keeps a training step within a laptop CPU's budget on wasm.
     grounding: {
-      conditioning: 'action', image: 64, patch: 16, vision: enc(128, 3, 4), vocab: 256, maxText: 24, text: enc(96, 2, 4),
+      conditioning: 'action', image: 64, patch: 16, vision: enc(128, 3, 4), pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.5, 0.5, 0.5], pooling: 'attention', vocab: 256, maxText: 24, text: enc(96, 2, 4),
       trajectoryLength: 32, action: enc(64, 2, 4), embed: 96, logitScaleInit: 1 / 0.07, logitScaleMax: 100,
     },
     planner: {
@@ -61,7 +61,7 @@ const MODELS: Record<PresetName, ModelPresets> = {
   },
   paper: {
     grounding: {
-      conditioning: 'action', image: 224, patch: 16, vision: enc(768, 12, 12, 3072), vocab: 256000, maxText: 64, text: enc(768, 12, 12, 3072),
+      conditioning: 'action', image: 224, patch: 16, vision: enc(768, 12, 12, 3072), pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.5, 0.5, 0.5], pooling: 'attention', vocab: 256000, maxText: 64, text: enc(768, 12, 12, 3072),
       trajectoryLength: 64, action: enc(384, 4, 6), embed: 768, logitScaleInit: 1 / 0.07, logitScaleMax: 100,
     },
     planner: {

@@ -37,6 +37,8 @@ export interface SeedAggregate {
 }
 
 const ROWS = [...CONDITIONS, GROUND_TRUTH_PLANNER];
+/** The recall@k families of a retrieval row aggregated across seeds (exact pairs and semantic, both ways). */
+const RETRIEVAL_DIRECTIONS = ['trajToText', 'textToTraj', 'trajToTextSemantic', 'textToTrajSemantic'] as const;
 
 /** Per (condition, metric) across seeds; a metric missing or non-finite in any seed is left out, not averaged. */
 export function aggregateSeeds(runs: SeedRun[], bootstrapSeed = 0): SeedAggregate {
@@ -55,8 +57,8 @@ export function aggregateSeeds(runs: SeedRun[], bootstrapSeed = 0): SeedAggregat
   const collect = new Map<string, number[]>();
   for (const run of runs) {
     for (const r of run.retrieval) {
-      for (const dir of ['trajToText', 'textToTraj'] as const) {
-        for (const [k, v] of Object.entries(r[dir])) collect.set(key(r, dir, k), [...(collect.get(key(r, dir, k)) ?? []), v]);
+      for (const dir of RETRIEVAL_DIRECTIONS) {
+        for (const [k, v] of Object.entries(r[dir] ?? {})) collect.set(key(r, dir, k), [...(collect.get(key(r, dir, k)) ?? []), v]);
       }
     }
   }
@@ -86,8 +88,11 @@ export function writeSeedTables(out: string, agg: SeedAggregate, n: number): voi
     const [model, perturbation, dk] = k.split('|');
     const [direction, kk] = dk.split('@');
     const id = `${model}|${perturbation}`;
-    const row = byModel.get(id) ?? { model, perturbation: perturbation as GroundingRetrievalRow['perturbation'], n, trajToText: {}, textToTraj: {}, medianRankTrajToText: NaN, medianRankTextToTraj: NaN };
-    (direction === 'trajToText' ? row.trajToText : row.textToTraj)[Number(kk)] = s.mean;
+    const row = byModel.get(id) ?? {
+      model, perturbation: perturbation as GroundingRetrievalRow['perturbation'], n, trajToText: {}, textToTraj: {}, medianRankTrajToText: NaN, medianRankTextToTraj: NaN,
+      trajToTextSemantic: {}, textToTrajSemantic: {}, semanticChance: {}, hardNegativeWin: {} as GroundingRetrievalRow['hardNegativeWin'],
+    };
+    row[direction as (typeof RETRIEVAL_DIRECTIONS)[number]][Number(kk)] = s.mean;
     byModel.set(id, row);
   }
   writeJsonAtomic(path.join(out, 'summary.json'), { seeds: agg.seeds, conditions, intervals, aggregate: agg.results, retrieval: [...byModel.values()] });

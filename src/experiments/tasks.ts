@@ -5,10 +5,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HierarchicalSample, PolicySample } from '../data/samples';
 import { ImageCache } from '../data/samples';
-import { retrievalRecall } from '../eval/retrieval';
+import { directionMetrics, retrievalRecall, semanticRanks } from '../eval/retrieval';
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import { sampleFlowTime, type Policy } from '../models/policy';
+import { HARD_NEGATIVE_KINDS, hardNegative, semanticKey } from '../text/hard-negatives';
 import { EOS, type Tokenizer } from '../text/tokenizer';
 import { flowMatchingLoss, symmetricInfoNCE } from '../train/losses';
 import type { TrainTask } from '../train/loop';
@@ -18,14 +19,34 @@ import { groundingBatch, plannerCompletion, plannerInputs, policyInputs, textBat
 
 const pick = <T>(rng: Rng, xs: T[], n: number) => Array.from({ length: n }, () => xs[rng.int(xs.length)]);
 
-/** Symmetric InfoNCE on (image, trajectory, low-level instruction); validation = retrieval recall both ways. */
-export function groundingTask(name: string, m: GroundingModel, train: HierarchicalSample[], val: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number): TrainTask<{ b: ReturnType<typeof groundingBatch>; t: ReturnType<typeof textBatch> }> {
+/** How the grounding model's InfoNCE batches are built (schedule.ts GroundingSchedule). */
+export interface GroundingTaskOptions {
+  /** Leave same-(block, target) pairs out of the negatives (losses.ts `groups`). */
+  maskSameSubTask: boolean;
+  /** Hard-negative texts per sample (0–4: swapped block, swapped target, dropped target, garbled; the first n kinds). */
+  hardNegatives: number;
+}
+
+/**
+ * Symmetric InfoNCE on (image, trajectory, low-level instruction); validation = retrieval recall both ways, exact and
+ * semantic. Each sample's group is its parsed (block, target), so paraphrases of one sub-task are not negatives of
+ * each other; its hard negatives are edits that ask for another block or target.
+ */
+export function groundingTask(name: string, m: GroundingModel, train: HierarchicalSample[], val: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number, opts: GroundingTaskOptions = { maskSameSubTask: true, hardNegatives: 0 }): TrainTask<{ b: ReturnType<typeof groundingBatch>; t: ReturnType<typeof textBatch>; groups?: number[]; hard?: ReturnType<typeof textBatch> }> {
   const c = m.config;
+  const H = opts.hardNegatives;
+  if (!(Number.isInteger(H) && H >= 0 && H <= HARD_NEGATIVE_KINDS.length)) throw new Error(`groundingTask: hardNegatives must be an integer in 0…${HARD_NEGATIVE_KINDS.length} (got ${H})`);
+  const keyIds = new Map<string, number>();
+  const group = (s: HierarchicalSample) => {
+    const k = semanticKey(s.lowLevel) ?? `text:${s.lowLevel}`;
+    if (!keyIds.has(k)) keyIds.set(k, keyIds.size);
+    return keyIds.get(k)!;
+  };
   return {
     name,
     params: m.params,
     nextBatch: (rng) => {
-      // Distinct instructions within a batch: a repeated text would be a false negative for InfoNCE.
+      // Distinct instructions within a batch: a repeated text is the same item twice.
       const chosen: HierarchicalSample[] = [];
       const seen = new Set<string>();
       for (let tries = 0; chosen.length < batchSize && tries < batchSize * 20; tries++) {
@@ -34,20 +55,40 @@ export function groundingTask(name: string, m: GroundingModel, train: Hierarchic
         seen.add(s.lowLevel);
         chosen.push(s);
       }
-      return { b: groundingBatch(cache, chosen, c.trajectoryLength), t: textBatch(tok, chosen.map((s) => s.lowLevel), c.maxText) };
+      let hard: ReturnType<typeof textBatch> | undefined;
+      if (H > 0) {
+        const texts = chosen.flatMap((s, i) => HARD_NEGATIVE_KINDS.slice(0, H).map((kind) => {
+          // An edit that cannot be made falls back to another sample's description of a different sub-task.
+          const edit = hardNegative(s.lowLevel, kind, rng);
+          return edit ?? chosen[(i + 1 + rng.int(chosen.length - 1)) % chosen.length].lowLevel;
+        }));
+        hard = textBatch(tok, texts, c.maxText);
+      }
+      return {
+        b: groundingBatch(cache, chosen, c.trajectoryLength), t: textBatch(tok, chosen.map((s) => s.lowLevel), c.maxText),
+        groups: opts.maskSameSubTask ? chosen.map(group) : undefined, hard,
+      };
     },
-    loss: ({ b, t }) => symmetricInfoNCE(m.encodeVisionAction(b), m.encodeText(t.ids, t.mask), m.scale()),
-    disposeBatch: ({ b, t }) => tf.dispose([b.images, b.trajectories, b.trajectoryMask, t.ids, t.mask]),
+    loss: ({ b, t, groups, hard }) => symmetricInfoNCE(m.encodeVisionAction(b), m.encodeText(t.ids, t.mask), m.scale(), {
+      groups, hardNegatives: hard ? m.encodeText(hard.ids, hard.mask) : undefined,
+    }),
+    disposeBatch: ({ b, t, hard }) => tf.dispose([b.images, b.trajectories, b.trajectoryMask, t.ids, t.mask, ...(hard ? [hard.ids, hard.mask] : [])]),
     validate: () => groundingRetrieval(m, val.slice(0, 128), tok, cache),
   };
 }
 
-/** Similarity matrix (rows: vision-action of sample i; cols: text of sample j) and recall@1/5 both ways. */
+/** Similarity matrix (rows: vision-action of sample i; cols: text of sample j) and recall@1/5 both ways, exact and semantic. */
 export function groundingRetrieval(m: GroundingModel, samples: HierarchicalSample[], tok: Tokenizer, cache: ImageCache): Record<string, number> {
   if (samples.length < 2) return {};
   const sim = groundingSimilarity(m, samples, tok, cache);
   const r = retrievalRecall(sim, [1, 5]);
-  return { 'val/traj2text@1': r.rowToCol[1], 'val/traj2text@5': r.rowToCol[5], 'val/text2traj@1': r.colToRow[1], 'val/text2traj@5': r.colToRow[5] };
+  const keys = samples.map((s) => semanticKey(s.lowLevel));
+  const sem = directionMetrics(semanticRanks(sim, keys), [1, 5]).recall;
+  const semT = directionMetrics(semanticRanks(sim, keys, true), [1, 5]).recall;
+  return {
+    'val/traj2text@1': r.rowToCol[1], 'val/traj2text@5': r.rowToCol[5], 'val/text2traj@1': r.colToRow[1], 'val/text2traj@5': r.colToRow[5],
+    'val/traj2textSem@1': sem[1], 'val/traj2textSem@5': sem[5], 'val/text2trajSem@1': semT[1], 'val/text2trajSem@5': semT[5],
+  };
 }
 
 export function groundingSimilarity(m: GroundingModel, samples: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, chunk = 64): number[][] {

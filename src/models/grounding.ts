@@ -5,8 +5,16 @@
  * Trained with symmetric InfoNCE (src/train/losses.ts), not SigLIP's sigmoid loss. `conditioning: 'none'` gives the
  * plain image–text model (the ablation).
  *
- * Pooling: mean over patch tokens (vision) and over valid tokens (text), then a linear head — simpler than SigLIP's
- * attention-pooling head, and adequate at these sizes.
+ * Pooling: text — mean over valid tokens, then a linear head. Vision — `pooling: 'mean'` averages the patch tokens;
+ * `'attention'` adds a one-query attention pool over them (SigLIP's MAP head, cut to its core) whose query is a learned
+ * probe plus, with action conditioning, a projection of the encoded trajectory. The blocks cover ~2% of the pixels and
+ * the one that moved is where the effector went, so a mean over the board dilutes exactly what the text names; the
+ * trajectory-driven query lets the model look where the actions were. Its projections start at zero, so the pool
+ * starts as the mean and the model as the plain one.
+ *
+ * Input standardisation: pixels are standardised per channel with the training images' mean and standard deviation
+ * (`pixelMean`, `pixelStd`, computed from the data at run time as the vocabulary is): the simulator's board is dark
+ * and uniform, so (x − 0.5)/0.5 maps nearly every pixel to the same value and the blocks to small deviations.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildEncoder, maskedMean, type EncoderDims } from '../nn/blocks';
@@ -21,6 +29,11 @@ export interface GroundingConfig {
   image: number;
   patch: number;
   vision: EncoderDims;
+  /** Per-channel pixel statistics of the training images (RGB in [0, 1]); [0.5, 0.5, 0.5] twice is SigLIP's (x − 0.5)/0.5. */
+  pixelMean: [number, number, number];
+  pixelStd: [number, number, number];
+  /** 'mean' over patch tokens, or 'attention': mean + a probe/trajectory-query attention pool (see above). */
+  pooling: 'mean' | 'attention';
   // ---- text tower
   vocab: number;
   maxText: number;
@@ -40,6 +53,11 @@ export function validateGroundingConfig(c: GroundingConfig): void {
   };
   if (c.conditioning !== 'action' && c.conditioning !== 'none') throw new Error(`GroundingConfig.conditioning must be "action" or "none" (got ${c.conditioning})`);
   for (const [k, v] of [['image', c.image], ['patch', c.patch], ['vocab', c.vocab], ['maxText', c.maxText], ['trajectoryLength', c.trajectoryLength], ['embed', c.embed]] as const) pos(k, v);
+  if (c.pooling !== 'mean' && c.pooling !== 'attention') throw new Error(`GroundingConfig.pooling must be "mean" or "attention" (got ${c.pooling})`);
+  for (const f of ['pixelMean', 'pixelStd'] as const) {
+    const v = c[f];
+    if (!(Array.isArray(v) && v.length === 3 && v.every((x) => Number.isFinite(x) && (f === 'pixelMean' || x > 0)))) throw new Error(`GroundingConfig.${f} must be 3 finite numbers${f === 'pixelStd' ? ' > 0' : ''} (got ${JSON.stringify(v)})`);
+  }
   if (c.image % c.patch !== 0) throw new Error(`GroundingConfig.image must be a multiple of patch (got ${c.image} with patch ${c.patch})`);
   for (const tower of ['vision', 'text', 'action'] as const) {
     const d = c[tower];
@@ -71,6 +89,8 @@ export class GroundingModel {
   private readonly actionPos?: tf.Variable;
   private readonly actionEncoder?: ReturnType<typeof buildEncoder>;
   private readonly filmHeads: ReturnType<typeof buildLinear>[] = [];
+  private readonly poolProbe?: tf.Variable;
+  private readonly poolQuery?: ReturnType<typeof buildLinear>;
   readonly logitScale: tf.Variable;
 
   constructor(readonly config: GroundingConfig, seed: number, dry = false) {
@@ -91,6 +111,10 @@ export class GroundingModel {
       this.actionEncoder = buildEncoder(ps, 'action_model', c.action);
       // FiLM generators start at zero: the conditioned tower starts as the plain image tower (identity FiLM).
       for (let l = 0; l < c.vision.layers; l++) this.filmHeads.push(buildLinear(ps, `film.layers.${l}`, c.action.width, 2 * c.vision.width, { zero: true }));
+    }
+    if (c.pooling === 'attention') {
+      this.poolProbe = ps.create('vision_model.head.probe', [c.vision.width], { kind: 'zeros' });
+      if (c.conditioning === 'action') this.poolQuery = buildLinear(ps, 'film.pool_query', c.action.width, c.vision.width, { zero: true });
     }
     this.logitScale = ps.create('logit_scale', [], { kind: 'const', value: Math.log(c.logitScaleInit) });
   }
@@ -114,14 +138,18 @@ export class GroundingModel {
     });
   }
 
-  /** Per-layer FiLM (γ, β) [B, width] from trajectories, or null without conditioning. */
-  filmParams(traj: tf.Tensor3D, mask: tf.Tensor2D): { gamma: tf.Tensor; beta: tf.Tensor }[] | null {
+  /** The encoded trajectory, mean over valid steps [B, action.width], or null without conditioning. */
+  private encodeTrajectory(traj: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D | null {
     if (!this.actionEncoder || !this.actionIn || !this.actionPos) return null;
     const n = TRAJECTORY_NORMALISATION;
     const T = traj.shape[1];
     const scaled = traj.mul(tf.tensor1d([n.actionScale, n.actionScale, n.xScale, n.yScale])).sub(tf.tensor1d([0, 0, n.xCenter * n.xScale, 0]));
     const h = this.actionEncoder(this.actionIn(scaled).add(this.actionPos.slice([0, 0], [T, -1])), mask);
-    const pooled = maskedMean(h, mask);
+    return maskedMean(h, mask);
+  }
+
+  /** Per-layer FiLM (γ, β) [B, width] from an encoded trajectory. */
+  private filmFrom(pooled: tf.Tensor2D): { gamma: tf.Tensor; beta: tf.Tensor }[] {
     const w = this.config.vision.width;
     return this.filmHeads.map((head) => {
       const gb = head(pooled);
@@ -129,12 +157,28 @@ export class GroundingModel {
     });
   }
 
+  /** Per-layer FiLM (γ, β) [B, width] from trajectories, or null without conditioning. */
+  filmParams(traj: tf.Tensor3D, mask: tf.Tensor2D): { gamma: tf.Tensor; beta: tf.Tensor }[] | null {
+    const pooled = this.encodeTrajectory(traj, mask);
+    return pooled ? this.filmFrom(pooled) : null;
+  }
+
   /** Normalised vision(-action) embeddings [B, D]. */
   encodeVisionAction(b: GroundingBatch): tf.Tensor2D {
     return tf.tidy(() => {
-      const mods = this.filmParams(b.trajectories, b.trajectoryMask) ?? undefined;
-      const h = this.visionEncoder(this.patch.fwd(b.images.sub(0.5).div(0.5)), undefined, mods);
-      return l2normalize(this.visionHead(h.mean(1)) as tf.Tensor2D);
+      const c = this.config;
+      const traj = this.encodeTrajectory(b.trajectories, b.trajectoryMask);
+      const pixels = b.images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd));
+      const h = this.visionEncoder(this.patch.fwd(pixels), undefined, traj ? this.filmFrom(traj) : undefined); // [B, N, W]
+      let pooled = h.mean(1) as tf.Tensor2D;
+      if (this.poolProbe) {
+        // One query per example: the probe, plus the trajectory's projection when conditioned.
+        let q: tf.Tensor = this.poolProbe.expandDims(0);
+        if (this.poolQuery && traj) q = q.add(this.poolQuery(traj));
+        const att = tf.softmax(h.mul(q.expandDims(1)).sum(2).div(Math.sqrt(c.vision.width))); // [B, N]
+        pooled = pooled.add(h.mul(att.expandDims(2)).sum(1)) as tf.Tensor2D;
+      }
+      return l2normalize(this.visionHead(pooled) as tf.Tensor2D);
     });
   }
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { directionMetrics, median, ranks, retrievalRecall, retrievalRows } from '../../src/eval/retrieval';
+import { directionMetrics, median, ranks, retrievalRecall, retrievalRows, semanticChance, semanticRanks } from '../../src/eval/retrieval';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -63,5 +63,29 @@ describe('eval/retrieval: recall@k, median rank, MRR from a similarity matrix', 
     assert.throws(() => retrievalRecall({ values: new Float32Array(5), n: 2 }), /5 values for n = 2/);
     assert.throws(() => retrievalRecall([[1, NaN], [0, 1]]), /similarity \[0\]\[1\] is NaN/);
     assert.throws(() => directionMetrics([1, 2], [0]), /k must be a positive integer, got 0/);
+  });
+
+  it('semantic ranks: the best-scoring same-key item counts; null keys match only themselves; chance level', () => {
+    // Keys a, a, b, null. Row 0's truth (0.2) is beaten by column 2 (b, 0.9) but column 1 (a, 0.5) is a match.
+    const S = [
+      [0.2, 0.5, 0.9, 0.1],
+      [0.1, 0.3, 0.2, 0.4],
+      [0.9, 0.8, 0.7, 0.6],
+      [0.5, 0.6, 0.7, 0.7],
+    ];
+    const keys = ['a', 'a', 'b', null];
+    // Row 0: best match 0.5 (col 1), non-matches ≥ 0.5: col 2 → rank 2. Row 1: best match 0.3 (col 1), col 3 (0.4) → 2.
+    // Row 2: own 0.7; cols 0, 1 (0.9, 0.8) ahead → 3. Row 3: own 0.7 ties col 2 (pessimistic) → 2.
+    assert.deepEqual(semanticRanks(S, keys), [2, 2, 3, 2]);
+    // By column: column 0 ranks rows by S[·][0] = .2 .1 .9 .5; matches rows 0, 1 → best .2; rows 2, 3 ahead → 3.
+    assert.deepEqual(semanticRanks(S, keys, true)[0], 3);
+    // All keys distinct: semantic ranks are the exact ranks.
+    assert.deepEqual(semanticRanks(S, ['p', 'q', 'r', 's']), ranks(S));
+    // Chance: n = 4, k = 1: a-queries 2/4, b and null 1/4 → (0.5 + 0.5 + 0.25 + 0.25)/4. k = 4: every query hits.
+    assert.ok(Math.abs(semanticChance(keys, 1) - 0.375) < 1e-12);
+    assert.equal(semanticChance(keys, 4), 1);
+    // k = 2 for an a-query: 1 − C(2,2)/C(4,2) = 5/6; for b: 1 − C(3,2)/C(4,2) = 1/2.
+    assert.ok(Math.abs(semanticChance(keys, 2) - (5 / 6 + 5 / 6 + 0.5 + 0.5) / 4) < 1e-12);
+    assert.throws(() => semanticRanks(S, ['a']), /1 keys for a 4×4 similarity matrix/);
   });
 });

@@ -12,7 +12,8 @@ const run = (seed: number, bleu: number, success: number, r1: number): SeedRun =
     Supervised: { bleu4: bleu, groundingScore: NaN, policySubTaskSuccess: success },
     'Ground-truth sub-tasks': { oracleLongHorizonSuccess: success },
   },
-  retrieval: [{ model: 'action', perturbation: 'none', n: 10, trajToText: { 1: r1 }, textToTraj: { 1: r1 / 2 }, medianRankTrajToText: 2, medianRankTextToTraj: 3 }],
+  retrieval: [{ model: 'action', perturbation: 'none', n: 10, trajToText: { 1: r1 }, textToTraj: { 1: r1 / 2 }, medianRankTrajToText: 2, medianRankTextToTraj: 3,
+    trajToTextSemantic: { 1: r1 + 0.1 }, textToTrajSemantic: { 1: r1 }, semanticChance: { 1: 0.05 }, hardNegativeWin: { 'swapped-block': 0.5, 'swapped-target': 0.5, 'dropped-target': 0.5, garbled: 0.5, all: 0.5 } }],
 });
 
 describe('experiments/seeds: metrics across seeds', () => {
@@ -30,6 +31,7 @@ describe('experiments/seeds: metrics across seeds', () => {
     const s = a.results.Supervised.policySubTaskSuccess;
     assert.deepEqual([s.mean, s.std, s.lo, s.hi], [0.5, 0, 0.5, 0.5]);
     assert.ok(Math.abs(a.retrieval['action|none|trajToText@1'].mean - 0.5) < 1e-12);
+    assert.ok(Math.abs(a.retrieval['action|none|trajToTextSemantic@1'].mean - 0.6) < 1e-12);
     assert.throws(() => aggregateSeeds([]), /no runs/);
   });
 

@@ -33,6 +33,39 @@ describe('train/losses: pure losses against hand computations', () => {
     close(val(symmetricInfoNCE(same, same, 10)), Math.log(4));
   });
 
+  it('symmetric InfoNCE with groups: a same-group negative leaves both softmaxes', () => {
+    // Three pairs, pairs 0 and 1 in one group. Logits S·scale with S = [[1, .5, 0], [.5, 1, .2], [0, .2, 1]], scale 1.
+    const e = tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    const S = [[1, 0.5, 0], [0.5, 1, 0.2], [0, 0.2, 1]];
+    const txt = tf.tensor2d(S); // rows not unit: normalised by the loss, so compute with the normalised rows
+    const norm = S.map((r) => Math.hypot(...r));
+    const L = [0, 1, 2].map((i) => [0, 1, 2].map((j) => S[j][i] / norm[j])); // L[i][j] = ⟨e_i, t_j/|t_j|⟩
+    const lse = (xs: number[]) => Math.log(xs.reduce((a, x) => a + Math.exp(x), 0));
+    const keep = (i: number, j: number) => i === j || !((i === 0 && j === 1) || (i === 1 && j === 0));
+    const rowTerm = (i: number) => lse([0, 1, 2].filter((j) => keep(i, j)).map((j) => L[i][j])) - L[i][i];
+    const colTerm = (j: number) => lse([0, 1, 2].filter((i) => keep(i, j)).map((i) => L[i][j])) - L[j][j];
+    const expect = ([0, 1, 2].map(rowTerm).reduce((a, b) => a + b) / 3 + [0, 1, 2].map(colTerm).reduce((a, b) => a + b) / 3) / 2;
+    close(val(symmetricInfoNCE(e, txt, 1, { groups: [7, 7, 3] })), expect);
+    // All in one group: every softmax holds only its positive, so the loss is 0.
+    close(val(symmetricInfoNCE(e, txt, 1, { groups: [1, 1, 1] })), 0);
+    // Distinct groups change nothing.
+    close(val(symmetricInfoNCE(e, txt, 1, { groups: [0, 1, 2] })), val(symmetricInfoNCE(e, txt, 1)));
+    assert.throws(() => symmetricInfoNCE(e, txt, 1, { groups: [0, 1] }), /2 groups for a batch of 3/);
+  });
+
+  it('symmetric InfoNCE with hard negatives: extra columns in the image → text direction only', () => {
+    // Two orthogonal pairs, scale 2; image i's hard negatives h_i0, h_i1 (unit after normalisation).
+    const img = tf.tensor2d([[1, 0], [0, 1]]);
+    const txt = tf.tensor2d([[1, 0], [0, 1]]);
+    const hard = tf.tensor2d([[1, 1], [0, -1], [3, 0], [-1, 0]]); // image 0: (1,1)/√2, (0,−1); image 1: (1,0), (−1,0) — all but the first orthogonal to their image
+    const lse = (xs: number[]) => Math.log(xs.reduce((a, x) => a + Math.exp(x), 0));
+    const s = Math.SQRT1_2;
+    const rows = (lse([2, 0, 2 * s, 0]) - 2 + lse([0, 2, 0, 0]) - 2) / 2;
+    const cols = (lse([2, 0]) - 2 + lse([0, 2]) - 2) / 2;
+    close(val(symmetricInfoNCE(img, txt, 2, { hardNegatives: hard })), (rows + cols) / 2);
+    assert.throws(() => symmetricInfoNCE(img, txt, 2, { hardNegatives: tf.tensor2d([[1, 0], [0, 1], [1, 1]]) }), /hardNegatives \[3,2\] must be \[B·H, 2\] for B = 2/);
+  });
+
   it('SimPO equals −log σ(β(r_w − r_l) − γ) with γ = β·ratio, averaged over pairs', () => {
     const rw = [-0.5, -1.2];
     const rl = [-1.0, -0.8];
