@@ -67,9 +67,8 @@ function textSimilarity(g: GroundingModel, tok: Tokenizer, a: string[], b: strin
   });
 }
 
-export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache): ConditionMetrics {
-  const cands = gen.map((g) => g.text);
-  const refs = gen.map((g) => [g.sample.lowLevel]);
+/** Parses generated and true sub-tasks: shares naming the right block, target, both, and unparseable. */
+export function subTaskAccuracy(gen: Generated[]): { blockAccuracy: number; targetAccuracy: number; semanticAccuracy: number; unparseable: number } {
   let block = 0;
   let target = 0;
   let both = 0;
@@ -88,6 +87,12 @@ export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, t
     both += +(bOk && tOk);
   }
   const n = gen.length || 1;
+  return { blockAccuracy: block / n, targetAccuracy: target / n, semanticAccuracy: both / n, unparseable: unparseable / n };
+}
+
+export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache): ConditionMetrics {
+  const cands = gen.map((g) => g.text);
+  const refs = gen.map((g) => [g.sample.lowLevel]);
   const samples = gen.map((g) => g.sample);
   return {
     samples: gen.length,
@@ -95,10 +100,7 @@ export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, t
     rougeL: meanRougeL(cands, refs),
     ciderD: ciderD(cands, refs),
     exactMatch: exactMatch(cands, refs),
-    blockAccuracy: block / n,
-    targetAccuracy: target / n,
-    semanticAccuracy: both / n,
-    unparseable: unparseable / n,
+    ...subTaskAccuracy(gen),
     groundingScore: meanGroundingScore(grounding, tok, cache, samples, cands),
     groundingScoreGT: meanGroundingScore(grounding, tok, cache, samples, samples.map((s) => s.lowLevel)),
     textSimilarity: textSimilarity(grounding, tok, cands, samples.map((s) => s.lowLevel)),

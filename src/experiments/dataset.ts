@@ -34,8 +34,9 @@ export async function loadSamples(dir: string, opts: { valFraction: number; test
   return out;
 }
 
-export function trainTokenizer(s: Samples): Tokenizer {
-  const texts = s.hierarchical.train.flatMap((x) => [x.lowLevel, x.highLevel ?? '']);
+/** Word-level vocabulary of the training split's instructions, plus `extra` texts (e.g. scene descriptions). */
+export function trainTokenizer(s: Samples, extra: string[] = []): Tokenizer {
+  const texts = [...s.hierarchical.train.flatMap((x) => [x.lowLevel, x.highLevel ?? '']), ...extra];
   return Tokenizer.train(texts);
 }
 
