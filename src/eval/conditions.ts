@@ -75,10 +75,9 @@ export function namesSameSubTask(text: string, reference: string, onBoard?: Bloc
   return !!p && !!t && p.block === t.block && p.target === t.target;
 }
 
-/** `board`: the blocks the samples' boards hold, for names by colour or shape alone (default BLOCK_4, the parser's). */
-export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache, board?: BlockSpec[]): ConditionMetrics {
-  const cands = gen.map((g) => g.text);
-  const refs = gen.map((g) => [g.sample.lowLevel]);
+/** Parses generated and true sub-tasks: shares naming the right block, target, both, and unparseable. `board`: the
+ * blocks the samples' boards hold, for names by colour or shape alone (default BLOCK_4, the parser's). */
+export function subTaskAccuracy(gen: Generated[], board?: BlockSpec[]): { blockAccuracy: number; targetAccuracy: number; semanticAccuracy: number; unparseable: number } {
   let block = 0;
   let target = 0;
   let both = 0;
@@ -97,6 +96,12 @@ export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, t
     both += +(bOk && tOk);
   }
   const n = gen.length || 1;
+  return { blockAccuracy: block / n, targetAccuracy: target / n, semanticAccuracy: both / n, unparseable: unparseable / n };
+}
+
+export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, tok: Tokenizer, cache: ImageCache, board?: BlockSpec[]): ConditionMetrics {
+  const cands = gen.map((g) => g.text);
+  const refs = gen.map((g) => [g.sample.lowLevel]);
   const samples = gen.map((g) => g.sample);
   return {
     samples: gen.length,
@@ -104,10 +109,7 @@ export function evaluateGenerated(gen: Generated[], grounding: GroundingModel, t
     rougeL: meanRougeL(cands, refs),
     ciderD: ciderD(cands, refs),
     exactMatch: exactMatch(cands, refs),
-    blockAccuracy: block / n,
-    targetAccuracy: target / n,
-    semanticAccuracy: both / n,
-    unparseable: unparseable / n,
+    ...subTaskAccuracy(gen, board),
     groundingScore: meanGroundingScore(grounding, tok, cache, samples, cands),
     groundingScoreGT: meanGroundingScore(grounding, tok, cache, samples, samples.map((s) => s.lowLevel)),
     textSimilarity: textSimilarity(grounding, tok, cands, samples.map((s) => s.lowLevel)),

@@ -62,8 +62,9 @@ export function datasetBoard(name: string): BlockSetKey | null {
   return null;
 }
 
-export function trainTokenizer(s: Samples): Tokenizer {
-  const texts = s.hierarchical.train.flatMap((x) => [x.lowLevel, x.highLevel ?? '']);
+/** Word-level vocabulary of the training split's instructions, plus `extra` texts (e.g. scene descriptions). */
+export function trainTokenizer(s: Samples, extra: string[] = []): Tokenizer {
+  const texts = [...s.hierarchical.train.flatMap((x) => [x.lowLevel, x.highLevel ?? '']), ...extra];
   return Tokenizer.train(texts);
 }
 

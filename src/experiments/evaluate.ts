@@ -15,6 +15,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HierarchicalSample } from '../data/samples';
 import { evaluateGenerated, generateGreedy, type ConditionMetrics } from '../eval/conditions';
+import { evaluationQuestions, sceneDescriptionAccuracy, type SceneAccuracy } from '../eval/scene-description';
+import { blockSet } from '../sim/constants';
+import { DEFAULT_EPISODE } from '../sim/episode';
+import { sceneBoards, type SceneBoard } from '../sim/scenes';
 import { PERTURBATIONS, groundingRetrieval, type GroundingRetrievalRow } from '../eval/grounding-retrieval';
 import {
   groundTruthPlanner, hierarchyMetrics, modelPlanner, oracleExecutor, policyExecutor, runHierarchy,
@@ -23,7 +27,6 @@ import {
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import type { Policy } from '../models/policy';
-import { blockSet } from '../sim/constants';
 import type { Tokenizer } from '../text/tokenizer';
 import { logMetrics } from '../train/loop';
 import { progress } from '../util/progress';
@@ -47,7 +50,7 @@ export const GROUND_TRUTH_PLANNER = 'Ground-truth sub-tasks';
 
 /** Execution metrics, prefixed by executor: policySubTaskSuccess, oracleLongHorizonSuccess, … */
 export type ExecutionMetrics = Record<string, number>;
-export type ResultRow = Partial<ConditionMetrics> & ExecutionMetrics;
+export type ResultRow = Partial<ConditionMetrics> & Partial<SceneAccuracy> & ExecutionMetrics;
 
 export interface EvaluationContext {
   runDir: string;
@@ -73,6 +76,22 @@ export interface EvaluationSummary {
 
 /** Held-out evaluation boards: a seed stream apart from the dataset's (which uses the run seed itself). */
 export const evaluationBoardSeed = (runSeed: number) => runSeed + 1000003;
+
+/** Random boards for scene descriptions: training, validation and test each from their own seed stream. */
+const SCENE_SEED_OFFSET = { train: 2000003, val: 2000029, test: 2000039 } as const;
+export function sceneBoardSet(schedule: ExperimentSchedule, runSeed: number, split: keyof typeof SCENE_SEED_OFFSET, n: number): SceneBoard[] {
+  return sceneBoards(n, runSeed + SCENE_SEED_OFFSET[split], {
+    specs: blockSet(schedule.data.blocks), image: schedule.data.storedImage, camera: 'topdown', jpegQuality: DEFAULT_EPISODE.jpegQuality,
+  });
+}
+
+/** The scene-description accuracy of the loaded planner on the held-out boards (none when the schedule has none). */
+function sceneRow(ctx: EvaluationContext): Partial<SceneAccuracy> {
+  const n = ctx.schedule.eval.sceneBoards ?? 0;
+  if (!(n > 0)) return {};
+  const boards = sceneBoardSet(ctx.schedule, ctx.seed, 'test', n);
+  return sceneDescriptionAccuracy(ctx.planner, ctx.tok, ctx.cache, boards, evaluationQuestions(boards, ctx.seed + SCENE_SEED_OFFSET.test));
+}
 
 function executionMetrics(executor: 'policy' | 'oracle', m: HierarchyMetrics): ExecutionMetrics {
   return {
@@ -161,11 +180,12 @@ export function evaluateCondition(ctx: EvaluationContext, cond: Condition): Plan
   ctx.planner.ps.load(ctx.weights(CONDITION_MODEL[cond]));
   const gen = generateGreedy(ctx.planner, ctx.tok, ctx.cache, ctx.testSamples);
   const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache, blockSet(ctx.schedule.data.blocks));
+  const scene = sceneRow(ctx);
   const episodes: EpisodeRecord[] = [];
   const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
-  const row = { ...text, ...exec, ...preferenceColumns(ctx.runDir, CONDITION_MODEL[cond]) };
+  const row = { ...text, ...scene, ...exec, ...preferenceColumns(ctx.runDir, CONDITION_MODEL[cond]) };
   logMetrics(ctx.runDir, { task: 'evaluate', kind: 'eval', condition: cond, ...row });
-  ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, grounding ${text.groundingScore.toFixed(3)}; ` +
+  ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, block ${text.blockAccuracy.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, scene ${scene.sceneDescriptionAccuracy?.toFixed(3) ?? '-'}, grounding ${text.groundingScore.toFixed(3)}; ` +
     `sub-task success ${exec.policySubTaskSuccess.toFixed(2)} (policy) / ${exec.oracleSubTaskSuccess.toFixed(2)} (oracle), ` +
     `long-horizon ${exec.policyLongHorizonSuccess.toFixed(2)} / ${exec.oracleLongHorizonSuccess.toFixed(2)}`);
   return { row, generated: gen.map((g) => g.text), episodes };

@@ -16,6 +16,9 @@ import { ImageCache } from '../data/samples';
 import { GroundingModel } from '../models/grounding';
 import { Planner } from '../models/planner';
 import { Policy } from '../models/policy';
+import { evaluationQuestions } from '../eval/scene-description';
+import { blockSet } from '../sim/constants';
+import { sceneTexts, templateTexts } from '../sim/scenes';
 import { synthesize, defaultWorkers } from '../sim/synth';
 import { Tokenizer } from '../text/tokenizer';
 import { logMetrics, train, type TrainConfig } from '../train/loop';
@@ -29,13 +32,12 @@ import { clearClaims, runStages, type StageSpec } from './stage-scheduler';
 import { defaultJobs, processAlive, startStageWorkers } from './stage-workers';
 import { groundingScorer, groundingTask, plannerPolicy, plannerPretrainTask, plannerSftTask, policyTask } from './tasks';
 import {
-  CONDITION_MODEL, CONDITIONS, evaluateCondition, evaluateGroundTruth, evaluateRetrieval, GROUND_TRUTH_PLANNER, mergeEvaluation, slug, writeEvaluation,
+  CONDITION_MODEL, CONDITIONS, evaluateCondition, sceneBoardSet, evaluateGroundTruth, evaluateRetrieval, GROUND_TRUTH_PLANNER, mergeEvaluation, slug, writeEvaluation,
   type EvaluationContext, type PlannerEvaluation, type ResultRow,
 } from './evaluate';
 import type { GroundingRetrievalRow } from '../eval/grounding-retrieval';
 import { writeRunFigures } from '../viz/run-figures';
 import { namesSameSubTask } from '../eval/conditions';
-import { blockSet } from '../sim/constants';
 import { parseSubTask } from '../text/subtask-parser';
 import type { IterationLog } from '../train/simpo-iterations';
 
@@ -115,7 +117,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   }
   if (samples.skipped) log(`--skip-corrupt: ${samples.skipped.skipped} damaged record(s) skipped: ${samples.skipped.shards.map((s) => `${path.basename(s.file)} ${s.rejected} rejected, ${s.lost} lost`).join('; ')}`);
   const tokFile = path.join(o.out, 'tokenizer.json');
-  const tok = fs.existsSync(tokFile) ? Tokenizer.load(tokFile) : trainTokenizer(samples);
+  // The tokenizer also knows the words of the base planner's scene descriptions (simulator templates, no labels).
+  const tok = fs.existsSync(tokFile) ? Tokenizer.load(tokFile) : trainTokenizer(samples, [...sceneTexts(blockSet(S.data.blocks)), ...templateTexts(blockSet(S.data.blocks))]);
   if (!o.stageWorker) tok.save(tokFile);
   const M = preset.models;
   M.grounding.vocab = M.planner.vocab = M.policy.vocab = tok.size;
@@ -191,9 +194,12 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     {
       name: 'planner-base', deps: [],
       run: async () => {
-        const r = await train(plannerPretrainTask(planner, samples.hierarchical.train, tok, S.plannerPretrain.batchSize), trainConfig(S.plannerPretrain, o, o.seed + 103));
+        const P = S.plannerPretrain;
+        const valBoards = sceneBoardSet(S, o.seed, 'val', 96);
+        const scenes = { boards: sceneBoardSet(S, o.seed, 'train', P.sceneBoards), share: P.sceneShare, val: { boards: valBoards, questions: evaluationQuestions(valBoards, o.seed + 5) } };
+        const r = await train(plannerPretrainTask(planner, samples.hierarchical.train, tok, cache, P.batchSize, scenes), trainConfig(P, o, o.seed + 103));
         planner.ps.save(weights('planner-base'), { model: 'planner', condition: 'Base' });
-        return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
+        return { finalLoss: r.finalLoss, firstLoss: r.losses[0], validation: r.validation };
       },
     },
     groundingStage('action'),
@@ -201,9 +207,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       name: 'planner-sft', deps: ['planner-base'],
       run: async () => {
         planner.ps.load(weights('planner-base'));
-        const r = await train(plannerSftTask(planner, samples.hierarchical.train, tok, cache, S.plannerSft.batchSize), trainConfig(S.plannerSft, o, o.seed + 104));
+        const r = await train(plannerSftTask(planner, samples.hierarchical.train, tok, cache, S.plannerSft.batchSize, samples.hierarchical.val.slice(0, 128)), trainConfig(S.plannerSft, o, o.seed + 104));
         planner.ps.save(weights('planner-sft'), { model: 'planner', condition: 'Supervised' });
-        return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };
+        return { finalLoss: r.finalLoss, firstLoss: r.losses[0], validation: r.validation };
       },
     },
     groundingStage('none'),

@@ -34,6 +34,14 @@ export interface StageSchedule {
   clipNorm: number;
 }
 
+/** The base planner's pre-training (tasks.ts plannerPretrainTask): scene descriptions and instruction language. */
+export interface PlannerPretrainSchedule extends StageSchedule {
+  /** Share of batches that are scene descriptions (the rest: instruction language without an image). */
+  sceneShare: number;
+  /** Random boards rendered for the scene descriptions (questions are drawn afresh every batch). */
+  sceneBoards: number;
+}
+
 export interface SimpoSchedule {
   iterations: number;
   candidates: number;
@@ -62,13 +70,15 @@ export interface EvalSchedule {
   stepsPerSubtask: number;
   /** Qualitative rows written to qualitative.csv. */
   qualitative: number;
+  /** Held-out random boards for the scene-description accuracy (one question each). */
+  sceneBoards: number;
 }
 
 export interface ExperimentSchedule {
   data: DataSchedule;
   grounding: StageSchedule;
   policy: StageSchedule;
-  plannerPretrain: StageSchedule;
+  plannerPretrain: PlannerPretrainSchedule;
   plannerSft: StageSchedule;
   simpo: SimpoSchedule;
   eval: EvalSchedule;
@@ -81,28 +91,28 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     data: { episodes: 24, blocks: 4, imageSize: 32, storedImage: [32, 32], trajectoryLength: 16, valFraction: 0.15, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
     policy: { ...stageDefaults, steps: 30, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
-    plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5 },
+    plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5, sceneShare: 0.5, sceneBoards: 64 },
     plannerSft: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
     simpo: { iterations: 2, candidates: 4, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0, stepsPerIteration: 10, batchSize: 8, peakLr: 5e-4, samplesPerIteration: 24, sftWeight: 0, rejectInvalid: false },
-    eval: { samples: 24, rolloutEpisodes: 2, stepsPerSubtask: 20, qualitative: 4 },
+    eval: { samples: 24, rolloutEpisodes: 2, stepsPerSubtask: 20, qualitative: 4, sceneBoards: 24 },
   },
   small: {
     // Sized so the whole pipeline runs in under 30 minutes on a 2-core laptop CPU with the wasm backend.
     data: { episodes: 300, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 250, batchSize: 48, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
-    plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20 },
+    plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20, sceneShare: 0.75, sceneBoards: 3000 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96, sftWeight: 0, rejectInvalid: false },
-    eval: { samples: 150, rolloutEpisodes: 20, stepsPerSubtask: 40, qualitative: 6 },
+    eval: { samples: 150, rolloutEpisodes: 20, stepsPerSubtask: 40, qualitative: 6, sceneBoards: 150 },
   },
   paper: {
     data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },
     grounding: { ...stageDefaults, steps: 30000, batchSize: 256, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
     policy: { ...stageDefaults, steps: 30000, batchSize: 64, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
-    plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500 },
+    plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500, sceneShare: 0.75, sceneBoards: 100000 },
     plannerSft: { ...stageDefaults, steps: 10000, batchSize: 64, peakLr: 2e-5, finalLr: 1e-6, warmupSteps: 500 },
     simpo: { iterations: 5, candidates: 8, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 2000, batchSize: 128, peakLr: 8e-7, samplesPerIteration: 20000, sftWeight: 0, rejectInvalid: false },
-    eval: { samples: 2000, rolloutEpisodes: 50, stepsPerSubtask: 100, qualitative: 8 },
+    eval: { samples: 2000, rolloutEpisodes: 50, stepsPerSubtask: 100, qualitative: 8, sceneBoards: 2000 },
   },
 };

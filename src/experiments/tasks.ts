@@ -5,10 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HierarchicalSample, PolicySample } from '../data/samples';
 import { ImageCache } from '../data/samples';
+import { generateGreedy, subTaskAccuracy } from '../eval/conditions';
 import { directionMetrics, retrievalRecall, semanticRanks } from '../eval/retrieval';
+import { sceneDescriptionAccuracy } from '../eval/scene-description';
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import { sampleFlowTime, type Policy } from '../models/policy';
+import { randomQuestion, sceneQA, type SceneBoard, type SceneQuestion } from '../sim/scenes';
+import { FAMILIES, instructionFor, sampleTask } from '../sim/tasks';
 import { HARD_NEGATIVE_KINDS, hardNegative, semanticKey } from '../text/hard-negatives';
 import { EOS, type Tokenizer } from '../text/tokenizer';
 import { flowMatchingLoss, symmetricInfoNCE } from '../train/losses';
@@ -132,27 +136,47 @@ export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cac
 }
 
 /**
- * The base planner's pre-training: a generic language model of the dataset's instruction text. Each example pairs a
- * random high-level instruction (as the prompt) with an independently drawn low-level instruction from another
- * sample (as the completion), with no image. It learns the prompt format and the vocabulary and grammar of
- * sub-tasks, but nothing about which sub-task fits which scene or goal: no image–sub-task label reaches it.
+ * The base planner's pre-training: the analog of a pretrained VLM, from data the simulator makes on its own. Each
+ * batch is, with probability `sceneShare`, scene descriptions — a random board's image and a question about it
+ * ("where is the red moon", "which block is nearest to the top left corner") answered from the board state
+ * (src/sim/scenes.ts) — and otherwise instruction language with no image: a high-level instruction of the dataset
+ * as the prompt and, as the completion, the simulator's template text for a random task of a random family on a
+ * random board. No dataset sub-task label and no pairing of a goal, or of an image, with its sub-task reaches it:
+ * it learns to see and name blocks, and the form of a sub-task, but not which sub-task a goal needs next.
  */
-export function plannerPretrainTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, batchSize: number): TrainTask<ReturnType<typeof sftBatch>> {
+export function plannerPretrainTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number, scenes: { boards: SceneBoard[]; share: number; val?: { boards: SceneBoard[]; questions: SceneQuestion[] } }): TrainTask<ReturnType<typeof sftBatch>> {
+  const prompts = train.filter((s) => s.highLevel !== undefined);
   return {
     name: 'planner-pretrain',
     params: pl.params,
     nextBatch: (rng) => {
-      const prompts = pick(rng, train, batchSize).map((s) => ({ imageJpeg: s.imageJpeg, highLevel: s.highLevel }));
-      const completions = pick(rng, train, batchSize).map((s) => s.lowLevel);
-      return sftBatch(pl, tok, null, prompts, completions);
+      const boards = pick(rng, scenes.boards, batchSize);
+      if (rng.random() < scenes.share) {
+        const qa = boards.map((b) => sceneQA(randomQuestion(b.state, rng), b.state));
+        return sftBatch(pl, tok, cache, boards.map((b, i) => ({ imageJpeg: b.imageJpeg, highLevel: qa[i].prompt })), qa.map((x) => x.answer));
+      }
+      const texts = boards.map((b) => randomInstruction(b.state, rng));
+      return sftBatch(pl, tok, null, pick(rng, prompts.length ? prompts : train, batchSize), texts);
     },
     loss: (b) => lmLoss(pl, b),
     disposeBatch: disposeSft,
+    validate: scenes.val ? () => {
+      const a = sceneDescriptionAccuracy(pl, tok, cache, scenes.val!.boards, scenes.val!.questions);
+      return { 'val/sceneDescriptionAccuracy': a.sceneDescriptionAccuracy, 'val/sceneWhere': a.sceneWhereAccuracy, 'val/sceneRelation': a.sceneRelationAccuracy, 'val/sceneNearest': a.sceneNearestAccuracy };
+    } : undefined,
   };
 }
 
+/** A random task of a random family on a board, in the simulator's templates. */
+function randomInstruction(s: SceneBoard['state'], rng: Rng): string {
+  for (;;) {
+    const task = sampleTask(rng.choice(FAMILIES), s, rng);
+    if (task) return instructionFor(task, s, rng);
+  }
+}
+
 /** Supervised fine-tuning on ground-truth sub-tasks given image + high-level instruction ("Supervised"). */
-export function plannerSftTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number): TrainTask<ReturnType<typeof sftBatch>> {
+export function plannerSftTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number, val?: HierarchicalSample[]): TrainTask<ReturnType<typeof sftBatch>> {
   return {
     name: 'planner-sft',
     params: pl.params,
@@ -162,6 +186,10 @@ export function plannerSftTask(pl: Planner, train: HierarchicalSample[], tok: To
     },
     loss: (b) => lmLoss(pl, b),
     disposeBatch: disposeSft,
+    validate: val?.length ? () => {
+      const acc = subTaskAccuracy(generateGreedy(pl, tok, cache, val));
+      return { 'val/blockAccuracy': acc.blockAccuracy, 'val/semanticAccuracy': acc.semanticAccuracy, 'val/unparseable': acc.unparseable };
+    } : undefined,
   };
 }
 

@@ -7,8 +7,10 @@
  * Every row's completion starts at position N + P, so teacher-forced log-probabilities and batched generation share
  * one layout; padding is masked out of attention. Decoder layers follow Gemma 3: RMSNorm before and after attention
  * and MLP, GeGLU, RoPE, grouped-query attention, QK-norm, local sliding-window layers interleaved with global ones
- * (5:1 by default), embeddings scaled by √d and tied to the output. (Gemma 3 also lets image tokens attend to each
- * other bidirectionally; here all attention is causal.)
+ * (5:1 by default), embeddings scaled by √d and tied to the output. As in Gemma 3, the image tokens attend to each
+ * other bidirectionally; and every later token sees every image token in every layer, local layers included (the
+ * sliding window applies to text keys only): with a window shorter than the prompt, a completion token would
+ * otherwise see the image only in the global layers.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildDecoderLayer, buildEncoder, type EncoderDims } from '../nn/blocks';
@@ -36,6 +38,9 @@ export interface PlannerConfig {
   patch: number;
   vision: EncoderDims;
   imageTokens: number;
+  /** Per-channel standardisation of pixels in [0, 1] (SigLIP: 0.5 and 0.5); the simulator's board is mostly dark. */
+  pixelMean: [number, number, number];
+  pixelStd: [number, number, number];
   // ---- sequence budget
   maxPrompt: number;
   maxCompletion: number;
@@ -52,6 +57,12 @@ export function validatePlannerConfig(c: PlannerConfig): void {
   const g = c.image / c.patch;
   const s = Math.round(Math.sqrt(c.imageTokens));
   if (s * s !== c.imageTokens || g % s !== 0) throw new Error(`PlannerConfig.imageTokens must be a square dividing the ${g}×${g} patch grid (got ${c.imageTokens})`);
+  for (const k of ['pixelMean', 'pixelStd'] as const) {
+    const v = c[k];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isFinite(x) && (k === 'pixelMean' || x > 0))) {
+      throw new Error(`PlannerConfig.${k} must be 3 finite numbers${k === 'pixelStd' ? ' > 0' : ''} (got ${JSON.stringify(v)})`);
+    }
+  }
   if (c.vision.width % c.vision.heads !== 0) throw new Error(`PlannerConfig.vision.width must be a positive multiple of heads (got ${c.vision.width} with ${c.vision.heads} heads)`);
 }
 
@@ -96,7 +107,8 @@ export class Planner {
     this.patch = buildPatchEmbed(ps, 'vision_tower.vision_model.embeddings', c.image, c.patch, 3, c.vision.width);
     this.visionEncoder = buildEncoder(ps, 'vision_tower.vision_model', c.vision);
     this.softNorm = buildRMSNorm(ps, 'multi_modal_projector.mm_soft_emb_norm', c.vision.width);
-    this.projector = buildLinear(ps, 'multi_modal_projector.mm_input_projection', c.vision.width, c.width, { bias: false });
+    // Unit-scale soft tokens, like the √d-scaled text embeddings (a 0.02-std projector made them 5× weaker than text).
+    this.projector = buildLinear(ps, 'multi_modal_projector.mm_input_projection', c.vision.width, c.width, { bias: false, std: 1 / Math.sqrt(c.vision.width) });
     this.embed = ps.create('language_model.model.embed_tokens.weight', [c.vocab, c.width], { kind: 'normal', std: 1 / Math.sqrt(c.width) });
     const outStd = 0.02 / Math.sqrt(2 * c.layers);
     this.layers = Array.from({ length: c.layers }, (_, i) =>
@@ -114,10 +126,16 @@ export class Planner {
     return (i + 1) % this.config.globalEvery === 0 ? undefined : this.config.window;
   }
 
+  /** The attention rules of layer i: causal, its window over text keys, the image tokens always visible. */
+  layerAttention(i: number): { causal: true; window: number | undefined; prefix: number } {
+    return { causal: true, window: this.layerWindow(i), prefix: this.config.imageTokens };
+  }
+
   private imageTokens(images: tf.Tensor4D): tf.Tensor3D {
     const c = this.config;
     const B = images.shape[0];
-    const h = this.visionEncoder(this.patch.fwd(images.sub(0.5).div(0.5)));
+    const x = images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd));
+    const h = this.visionEncoder(this.patch.fwd(x));
     const g = c.image / c.patch;
     const s = Math.round(Math.sqrt(c.imageTokens));
     const f = g / s;
@@ -135,7 +153,7 @@ export class Planner {
   private decode(x: tf.Tensor, positions: number[], keyMask: tf.Tensor2D, caches?: KVCache[]): { h: tf.Tensor; caches: KVCache[] } {
     const out: KVCache[] = [];
     this.layers.forEach((layer, i) => {
-      const r = layer(x, { qPos: positions, keyMask, causal: true, window: this.layerWindow(i), cache: caches?.[i] });
+      const r = layer(x, { qPos: positions, keyMask, ...this.layerAttention(i), cache: caches?.[i] });
       x = r.x;
       out.push(r.cache);
     });

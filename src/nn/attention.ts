@@ -40,6 +40,11 @@ export interface AttendOptions {
   causal?: boolean;
   /** Sliding window: a query attends keys with qPos − kPos < window. */
   window?: number;
+  /**
+   * Keys at positions < prefix are visible to every query, whatever the causal and window rules (and so attend each
+   * other both ways): Gemma 3's bidirectional image tokens, kept in sight of every later token in local layers too.
+   */
+  prefix?: number;
   /** Past keys/values (generation); the result's cache includes the new ones. */
   cache?: KVCache;
 }
@@ -92,16 +97,18 @@ export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): t
 }
 
 /** Additive mask [1 or B, 1, Tq, Tk]: 0 where allowed, −1e9 where masked. */
-export function attentionMask(qPos: number[], kPos: number[], opts: { causal?: boolean; window?: number; keyMask?: tf.Tensor2D }): tf.Tensor4D | null {
+export function attentionMask(qPos: number[], kPos: number[], opts: { causal?: boolean; window?: number; prefix?: number; keyMask?: tf.Tensor2D }): tf.Tensor4D | null {
   let mask: tf.Tensor4D | null = null;
-  // Nothing to mask when every key is at or before every query and inside the window (a generation step).
+  const prefix = opts.prefix ?? 0;
+  // Nothing to mask when every key is in the prefix, or at or before every query and inside the window (a generation step).
   const minQ = Math.min(...qPos);
-  const trivial = kPos.every((k) => k <= minQ && (!opts.window || Math.max(...qPos) - k < opts.window));
+  const maxQ = Math.max(...qPos);
+  const trivial = kPos.every((k) => k < prefix || (k <= minQ && (!opts.window || maxQ - k < opts.window)));
   if ((opts.causal || opts.window) && !trivial) {
     const m = new Float32Array(qPos.length * kPos.length);
     qPos.forEach((q, i) =>
       kPos.forEach((k, j) => {
-        const ok = (!opts.causal || k <= q) && (!opts.window || q - k < opts.window);
+        const ok = k < prefix || ((!opts.causal || k <= q) && (!opts.window || q - k < opts.window));
         m[i * kPos.length + j] = ok ? 0 : -1e9;
       }),
     );
@@ -157,7 +164,7 @@ export function buildAttention(ps: ParamStore, name: string, c: AttentionConfig)
     const vG = vAll.reshape([B * c.kvHeads, Tk, c.headDim]);
     let scores = tf.matMul(qG, kG, false, true).mul(1 / Math.sqrt(c.headDim)).reshape([B, c.heads, Tq, Tk]);
     const kPosAll = opts.cache ? [...opts.cache.pos, ...kPosNew] : kPosNew;
-    const mask = attentionMask(opts.qPos, kPosAll, { causal: opts.causal, window: opts.window, keyMask: opts.keyMask });
+    const mask = attentionMask(opts.qPos, kPosAll, { causal: opts.causal, window: opts.window, prefix: opts.prefix, keyMask: opts.keyMask });
     if (mask) scores = scores.add(mask);
     const att = tf.softmax(scores).reshape([B * c.kvHeads, group * Tq, Tk]);
     const out = tf.matMul(att, vG).reshape([B, c.heads, Tq, c.headDim]).transpose([0, 2, 1, 3]).reshape([B, Tq, c.heads * c.headDim]);
