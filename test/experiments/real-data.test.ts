@@ -17,15 +17,17 @@ function realLikeEpisodes(n: number): Episode[] {
   const { valFraction, testFraction } = SCHEDULES.tiny.data;
   const want = { train: n - 4, val: 2, test: 2 };
   const out: Episode[] = [];
-  const o = { ...DEFAULT_EPISODE, blocks: 'real' as const, image: [360, 640] as [number, number], camera: 'perspective' as const, maxSteps: 12, maxStepsPerSubtask: 12 };
+  const o = { ...DEFAULT_EPISODE, blocks: 'real' as const, image: [360, 640] as [number, number], camera: 'perspective' as const, maxSteps: 40, maxStepsPerSubtask: 40 };
   for (let i = 0; out.length < n; i++) {
     const id = `real-like-${i}`;
     const split = splitOf(id, valFraction, testFraction);
     if (want[split] === 0) continue;
-    want[split]--;
     const ep = simulateEpisode(id, 500 + i, o).episode;
+    // A board whose first demonstration missed its label's test within the step cap has no sub-task: skip it.
     const first = ep.hierarchy!.subTasks[0];
-    const steps = ep.steps.slice(0, first.end).map((s) => ({ ...s, instruction: first.instruction }));
+    if (!first) continue;
+    want[split]--;
+    const steps = ep.steps.slice(0, Math.min(first.end, 12)).map((s) => ({ ...s, instruction: first.instruction }));
     steps[steps.length - 1] = { ...steps[steps.length - 1], isLast: true };
     out.push({ episodeId: id, steps });
   }
