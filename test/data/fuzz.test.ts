@@ -11,6 +11,6 @@ describe('data: seeded corruption campaign (the full 10,000 cases: npm run bench
       assert.ok((o.DataError ?? 0) > 0, `${kind} never produced a DataError: ${JSON.stringify(o)}`);
       assert.ok((o['skip-accounted'] ?? 0) + (o.DataError ?? 0) > 0, kind);
     }
-    assert.ok(r.slowestMs < 5000, `slowest case ${r.slowestMs} ms`);
+    assert.ok(r.slowestMs < 15_000, `slowest case ${r.slowestMs} ms`);
   });
 });
