@@ -27,6 +27,7 @@ import { datasetBoard, loadSamples, trainTokenizer } from './dataset';
 import { frameViewFor } from '../data/frames';
 import { getPreset, type Preset } from './presets';
 import type { StageSchedule } from './schedule';
+import { applySets } from './overrides';
 import { gitRevision, readStage, stage, stageDone, writeJsonAtomic } from './stages';
 import { clearClaims, runStages, type StageSpec } from './stage-scheduler';
 import { defaultJobs, processAlive, startStageWorkers } from './stage-workers';
@@ -58,6 +59,8 @@ export interface ReproduceOptions {
   onCorrupt?: 'throw' | 'skip';
   seed: number;
   progress?: TrainConfig['progress'];
+  /** `path=value` changes to the preset (`--set`, overrides.ts), applied in order and recorded in config.json. */
+  sets?: string[];
   /** Apply these changes to the preset (experiments change a few fields). */
   override?: (p: Preset) => void;
   log?: (line: string) => void;
@@ -92,6 +95,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const t0 = Date.now();
   const log = o.log ?? ((l: string) => console.error(l));
   const preset = getPreset(o.preset);
+  applySets(preset, o.sets ?? []);
   o.override?.(preset);
   const S = preset.schedule;
   fs.mkdirSync(o.out, { recursive: true });
@@ -126,7 +130,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const cache = new ImageCache(S.data.imageSize);
   for (const m of [M.grounding, M.planner, M.policy]) m.image = S.data.imageSize;
   if (!o.stageWorker) writeJsonAtomic(path.join(o.out, 'config.json'), {
-    preset: preset.name, seed: o.seed, data: dataDir, frames: samples.imageShape && frameViewFor(samples.imageShape), ...(o.onCorrupt === 'skip' ? { onCorrupt: 'skip', dataSkipped: samples.skipped } : {}), backend: backend.name, backendVersion: backend.version, git: gitRevision(),
+    preset: preset.name, seed: o.seed, sets: o.sets ?? [], data: dataDir, frames: samples.imageShape && frameViewFor(samples.imageShape), ...(o.onCorrupt === 'skip' ? { onCorrupt: 'skip', dataSkipped: samples.skipped } : {}), backend: backend.name, backendVersion: backend.version, git: gitRevision(),
     models: M, schedule: S, tokenizer: { size: tok.size, file: 'tokenizer.json' },
     samples: Object.fromEntries(Object.entries(samples.hierarchical).map(([k, v]) => [k, v.length])), episodes: samples.episodes,
   });

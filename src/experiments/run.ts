@@ -11,6 +11,7 @@ import { Policy, validatePolicyConfig, type PolicyConfig } from '../models/polic
 import { Tokenizer } from '../text/tokenizer';
 import { readMetrics } from '../train/loop';
 import { loadSamples, type Samples } from './dataset';
+import { isIntegerField } from './overrides';
 import { getPreset } from './presets';
 import type { ExperimentSchedule } from './schedule';
 
@@ -20,6 +21,8 @@ export interface RunConfig {
   data: string;
   backend: string;
   git: string;
+  /** The `--set path=value` changes the run was made with (overrides.ts). */
+  sets?: string[];
   /** 'skip' when the run read its --data with --skip-corrupt (re-reading it must skip the same records). */
   onCorrupt?: 'skip';
   models: { grounding: GroundingConfig; planner: PlannerConfig; policy: PolicyConfig };
@@ -39,6 +42,7 @@ export function validateRunConfig(raw: unknown, file: string): RunConfig {
   const c = raw as Record<string, unknown>;
   for (const k of ['preset', 'data', 'backend'] as const) if (typeof c[k] !== 'string') fail(k, 'a string', c[k]);
   if (c.onCorrupt !== undefined && c.onCorrupt !== 'skip') fail('onCorrupt', '"skip" or absent', c.onCorrupt);
+  if (c.sets !== undefined && !(Array.isArray(c.sets) && c.sets.every((x) => typeof x === 'string'))) fail('sets', 'a list of "path=value" strings or absent', c.sets);
   if (!(typeof c.seed === 'number' && Number.isSafeInteger(c.seed) && c.seed >= 0)) fail('seed', 'a non-negative integer', c.seed);
   let preset: ReturnType<typeof getPreset>;
   try {
@@ -47,18 +51,18 @@ export function validateRunConfig(raw: unknown, file: string): RunConfig {
     return fail('preset', 'a preset name', c.preset);
   }
   const kind = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
-  const same = (want: unknown, got: unknown, field: string): void => {
+  const same = (want: unknown, got: unknown, field: string, key = ''): void => {
     if (kind(want) !== kind(got)) fail(field, `${kind(want)} (as in preset ${preset.name})`, got);
     if (typeof got === 'number' && !Number.isFinite(got)) fail(field, 'a finite number', got);
-    if (Number.isInteger(want) && typeof got === 'number' && !Number.isInteger(got)) fail(field, `an integer (as in preset ${preset.name})`, got);
+    if (isIntegerField(key, want) && typeof got === 'number' && !Number.isInteger(got)) fail(field, `an integer (as in preset ${preset.name})`, got);
     if (Array.isArray(want) && Array.isArray(got)) {
-      if (want.length && got.length) got.forEach((g, i) => same(want[Math.min(i, want.length - 1)], g, `${field}[${i}]`));
+      if (want.length && got.length) got.forEach((g, i) => same(want[Math.min(i, want.length - 1)], g, `${field}[${i}]`, key));
     } else if (kind(want) === 'object') {
       const w = want as Record<string, unknown>;
       const g = got as Record<string, unknown>;
       for (const k of Object.keys(w)) {
         if (!(k in g)) fail(`${field}.${k}`, `a value (preset ${preset.name} has ${JSON.stringify(w[k])})`, undefined);
-        same(w[k], g[k], `${field}.${k}`);
+        same(w[k], g[k], `${field}.${k}`, k);
       }
     }
   };

@@ -40,6 +40,7 @@ export interface StageWorkerOptions {
   data?: string;
   onCorrupt?: 'throw' | 'skip';
   seed: number;
+  sets?: string[];
 }
 
 export interface StageWorkers {
@@ -59,6 +60,7 @@ export function startStageWorkers(n: number, o: StageWorkerOptions, session: str
     const args = [BIN, 'reproduce', '--preset', o.preset, '--out', o.out, '--seed', String(o.seed), '--stage-worker', session, '--parent-pid', String(process.pid)];
     if (o.data) args.push('--data', o.data);
     if (o.onCorrupt === 'skip') args.push('--skip-corrupt');
+    for (const s of o.sets ?? []) args.push('--set', s);
     // Same backend as this process; one BLAS thread each (the processes already fill the cores).
     const env = { ...process.env, GPLA_BACKEND: backend, GPLA_BLAS_THREADS: process.env.GPLA_BLAS_THREADS ?? '1' };
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

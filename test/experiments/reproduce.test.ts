@@ -28,7 +28,7 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     await switchBackend('wasm');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-tiny-'));
     const lines: string[] = [];
-    const r = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: (l) => lines.push(l), jobs: 2 });
+    const r = await reproduce({ preset: 'tiny', out, seed: 0, sets: ['eval.qualitative=3'], progress: 'silent', log: (l) => lines.push(l), jobs: 2 });
     // Two processes shared the training stages (the second one's lines are prefixed).
     assert.ok(lines.some((l) => /^\[jobs 2\] \[[a-z-]+\] done in/.test(l)), 'the second process ran stages');
     assert.ok(lines.some((l) => /^\[[a-z-]+\] done in/.test(l) && !l.startsWith('[data]')), 'this process ran stages');
@@ -58,6 +58,9 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.equal(config.preset, 'tiny');
     assert.equal(config.backend, 'wasm');
+    // --set changes are applied and recorded.
+    assert.deepEqual(config.sets, ['eval.qualitative=3']);
+    assert.equal(config.schedule.eval.qualitative, 3);
     // Losses fell for every trained model.
     const metrics = readMetrics(out);
     for (const task of ['grounding-action', 'policy', 'planner-pretrain', 'planner-sft']) {
@@ -87,7 +90,7 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     assert.ok((simpo[1].chosenScore as number) > (simpo[0].chosenScore as number), `chosen score ${simpo.map((m) => m.chosenScore)}`);
     assert.ok((r.results.Supervised.samples ?? 0) > 0);
     // Re-running resumes: every stage is skipped and the results are the same.
-    const again = await reproduce({ preset: 'tiny', out, seed: 0, progress: 'silent', log: () => undefined });
+    const again = await reproduce({ preset: 'tiny', out, seed: 0, sets: ['eval.qualitative=3'], progress: 'silent', log: () => undefined });
     assert.deepEqual(again.results, r.results);
     // gpla evaluate re-runs the evaluation from the files alone, here with 3 closed-loop episodes instead of 2: the
     // text metrics (same models, same samples, greedy) are unchanged, the execution rows now cover 3 episodes.
@@ -105,7 +108,7 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     fs.cpSync(path.join(out, 'data'), path.join(single, 'data'), { recursive: true });
     fs.mkdirSync(path.join(single, 'stages'));
     fs.copyFileSync(path.join(out, 'stages', 'data.json'), path.join(single, 'stages', 'data.json'));
-    await reproduce({ preset: 'tiny', out: single, seed: 0, progress: 'silent', log: () => undefined, jobs: 1 });
+    await reproduce({ preset: 'tiny', out: single, seed: 0, sets: ['eval.qualitative=3'], progress: 'silent', log: () => undefined, jobs: 1 });
     for (const f of fs.readdirSync(path.join(out, 'models'))) {
       assert.ok(fs.readFileSync(path.join(out, 'models', f)).equals(fs.readFileSync(path.join(single, 'models', f))), `${f} differs between 2 processes and 1`);
     }
