@@ -10,9 +10,10 @@ import * as figuresCmd from './commands/figures';
 import * as inspectCmd from './commands/inspect';
 import * as modelsCmd from './commands/models';
 import * as reproduceCmd from './commands/reproduce';
+import * as sweepCmd from './commands/sweep';
 import * as synthCmd from './commands/synth';
 
-const COMMANDS: { register(program: Command): void }[] = [backendCmd, claimsCmd, evaluateCmd, figuresCmd, inspectCmd, modelsCmd, reproduceCmd, synthCmd];
+const COMMANDS: { register(program: Command): void }[] = [backendCmd, claimsCmd, evaluateCmd, figuresCmd, inspectCmd, modelsCmd, reproduceCmd, sweepCmd, synthCmd];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -22,11 +22,11 @@ import { sceneTexts, templateTexts } from '../sim/scenes';
 import { synthesize, defaultWorkers } from '../sim/synth';
 import { Tokenizer } from '../text/tokenizer';
 import { logMetrics, train, type TrainConfig } from '../train/loop';
-import { runSimpoIterations, SIMPO_EXTRAS } from '../train/simpo-iterations';
+import { runSimpoIterations, SIMPO_EXTRAS, type SimpoConfig } from '../train/simpo-iterations';
 import { datasetBoard, loadSamples, trainTokenizer } from './dataset';
 import { frameViewFor } from '../data/frames';
 import { getPreset, type Preset } from './presets';
-import type { StageSchedule } from './schedule';
+import type { SimpoSchedule, StageSchedule } from './schedule';
 import { applySets } from './overrides';
 import { gitRevision, readStage, stage, stageDone, writeJsonAtomic } from './stages';
 import { clearClaims, runStages, type StageSpec } from './stage-scheduler';
@@ -88,6 +88,17 @@ function trainConfig(s: StageSchedule, o: ReproduceOptions, seed: number): Train
     steps: s.steps, peakLr: s.peakLr, warmupSteps: s.warmupSteps, finalLr: s.finalLr, optimizer: { weightDecay: s.weightDecay },
     clipNorm: s.clipNorm, seed, runDir: o.out, checkpointEvery: Math.max(50, Math.ceil(s.steps / 5)), validateEvery: Math.max(1, Math.ceil(s.steps / 4)),
     resume: true, progress: o.progress,
+  };
+}
+
+/** The preference loop's settings from the schedule's (the rest: a tenth of the steps as warm-up, clip 10, no decay). */
+export function simpoConfig(s: SimpoSchedule): SimpoConfig {
+  return {
+    iterations: s.iterations, candidates: s.candidates, temperature: s.temperature, topP: s.topP,
+    beta: s.beta, gammaBetaRatio: s.gammaBetaRatio, pairing: { minMargin: s.minMargin },
+    stepsPerIteration: s.stepsPerIteration, batchSize: s.batchSize, peakLr: s.peakLr,
+    warmupSteps: Math.ceil(s.stepsPerIteration / 10), clipNorm: 10, weightDecay: 0,
+    finalLrFraction: SIMPO_EXTRAS.finalLrFraction, sftWeight: s.sftWeight, rejectInvalid: s.rejectInvalid,
   };
 }
 
@@ -155,13 +166,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     return loaded[cond]!;
   };
   const planner = new Planner(M.planner, o.seed + 14);
-  const simpoCfg = {
-    iterations: S.simpo.iterations, candidates: S.simpo.candidates, temperature: S.simpo.temperature, topP: S.simpo.topP,
-    beta: S.simpo.beta, gammaBetaRatio: S.simpo.gammaBetaRatio, pairing: { minMargin: S.simpo.minMargin },
-    stepsPerIteration: S.simpo.stepsPerIteration, batchSize: S.simpo.batchSize, peakLr: S.simpo.peakLr,
-    warmupSteps: Math.ceil(S.simpo.stepsPerIteration / 10), clipNorm: 10, weightDecay: 0,
-    finalLrFraction: SIMPO_EXTRAS.finalLrFraction, sftWeight: S.simpo.sftWeight, rejectInvalid: S.simpo.rejectInvalid,
-  };
+  const simpoCfg = simpoConfig(S.simpo);
   const specs = blockSet(S.data.blocks);
   // The same training samples for every condition's preference iterations.
   const prefSamples = samples.hierarchical.train.slice(0, S.simpo.samplesPerIteration);

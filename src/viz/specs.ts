@@ -143,6 +143,28 @@ export function simpoCurves(rows: { run: string; iteration: number; metric: stri
   return linePanels(rows, { xField: 'iteration', xTitle: 'SimPO iteration', xInteger: true, seriesField: 'run', seriesTitle: 'run', points: true, columns: opts.columns ?? 3 });
 }
 
+/**
+ * A one-field-at-a-time hyper-parameter sweep: per field a panel of the validation metric against the field's value,
+ * a line per start planner. Rows: {panel (the field), x (its value), series, value}.
+ */
+export function sweepCurves(rows: { panel: string; x: number; series: string; value: number }[], opts: { metric?: string; columns?: number } = {}): Spec {
+  requireRows('sweepCurves', rows);
+  const panels = uniq(rows.map((r) => r.panel));
+  const series = uniq(rows.map((r) => r.series));
+  const panel = (field: string) => ({
+    width: PANEL.width,
+    height: PANEL.height,
+    transform: [{ filter: { field: 'panel', equal: field } }],
+    mark: { type: 'line', point: true, clip: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: field, scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative', title: fitTitle(opts.metric ?? 'val semantic accuracy', PANEL.height), scale: { domain: [0, 1] } },
+      color: { field: 'series', type: 'nominal', title: 'start', scale: { domain: series }, legend: legend(series.length) },
+    },
+  });
+  return { ...vlBase(), data: { values: rows }, concat: panels.map(panel), columns: opts.columns ?? Math.min(3, panels.length), resolve: { scale: { color: 'shared' } } };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Results
 

@@ -6,6 +6,7 @@ import { checkReproduceArgs } from '../../src/commands/reproduce';
 import { applySets, isIntegerField, parseSet } from '../../src/experiments/overrides';
 import { getPreset } from '../../src/experiments/presets';
 import { validateRunConfig } from '../../src/experiments/run';
+import { parseVary } from '../../src/experiments/sweep';
 
 describe('experiments: --set path=value', () => {
   it('changes schedule and model fields by name, read as the field\'s type', () => {
@@ -58,5 +59,13 @@ describe('experiments: --set path=value', () => {
     checkReproduceArgs(resume);
     assert.deepEqual(resume.set, ['simpo.beta=2.5'], 'resuming without --set keeps the run\'s own');
     assert.throws(() => checkReproduceArgs({ preset: 'tiny', out: path.join(out, 'new'), seed: 0, set: ['simpo.nope=1'] }), /no field "nope"/);
+  });
+});
+
+describe('experiments: gpla sweep --vary', () => {
+  it('reads a SimPO field and its values, and refuses fields that would need retraining', () => {
+    assert.deepEqual(parseVary('simpo.beta=1, 2,4'), { path: 'simpo.beta', values: ['1', '2', '4'] });
+    assert.throws(() => parseVary('policy.steps=100,200'), /only simpo\.\* fields can be swept from a trained run/);
+    assert.throws(() => parseVary('simpo.beta=,'), /no values/);
   });
 });

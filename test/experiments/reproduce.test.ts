@@ -8,6 +8,7 @@ import { setNativeBlasEnabled } from '../../src/backend/native-blas';
 import { evaluateRun } from '../../src/commands/evaluate';
 import { GROUND_TRUTH_PLANNER } from '../../src/experiments/evaluate';
 import { CONDITIONS, reproduce } from '../../src/experiments/reproduce';
+import { sweep } from '../../src/experiments/sweep';
 import { readMetrics } from '../../src/train/loop';
 
 describe('experiments/reproduce: the tiny pipeline end to end', () => {
@@ -101,6 +102,16 @@ describe('experiments/reproduce: the tiny pipeline end to end', () => {
     const episodes = fs.readFileSync(path.join(out, 'tables/execution-episodes.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(episodes.filter((e) => e.condition === 'Supervised' && e.executor === 'oracle').length, 3);
     await assert.rejects(evaluateRun(path.join(out, 'nope')), /not a gpla run folder \(no config.json\)/);
+
+    // gpla sweep: SimPO re-run from the trained planners with one field changed, judged on validation samples only.
+    const sweepDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-sweep-'));
+    const rows = await sweep({ from: out, out: sweepDir, vary: ['simpo.beta=1,2'], starts: ['planner-base'], samples: 6, log: () => undefined });
+    assert.deepEqual(rows.map((x) => [x.value, x.isDefault, x.samples]), [['1', false, 6], ['2', true, 6]]);
+    for (const x of rows) assert.ok(x.semanticAccuracy >= 0 && x.semanticAccuracy <= 1 && x.pairs > 0, JSON.stringify(x));
+    assert.ok(fs.existsSync(path.join(sweepDir, 'figures', 'sweep.png')));
+    assert.equal(fs.readFileSync(path.join(sweepDir, 'tables', 'sweep.csv'), 'utf8').trim().split('\n').length, 3);
+    const resumed = await sweep({ from: out, out: sweepDir, vary: ['simpo.beta=1,2'], starts: ['planner-base'], samples: 6, log: () => undefined });
+    assert.deepEqual(resumed, rows);
 
     // The same run in one process gives byte-identical weights (each stage has its own seed and reads its inputs
     // from the run folder, so the process that runs it does not matter).
