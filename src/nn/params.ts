@@ -6,8 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
-import { tensorsToNamed } from '../train/checkpoint';
-import { readSafetensorsFile, writeSafetensorsFile } from './safetensors';
+import { loadWeights, saveWeights } from './weights';
 
 export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'const'; value: number };
 
@@ -48,23 +47,12 @@ export class ParamStore {
   }
 
   save(file: string, metadata: Record<string, string> = {}): void {
-    writeSafetensorsFile(file, tensorsToNamed(this.params), metadata);
+    saveWeights(file, this.params, metadata);
   }
 
-  /** Loads weights by name, checking that every parameter is present with its shape and dtype. */
+  /** Loads weights by name, checking that every parameter is present with its shape, dtype and finite values. */
   load(file: string): void {
-    const { tensors } = readSafetensorsFile(file);
-    for (const [name, v] of this.params) {
-      const t = tensors[name];
-      if (!t) throw new Error(`${file}: tensor "${name}" is missing`);
-      if (t.dtype !== 'F32') throw new Error(`${file}: tensor "${name}" has dtype ${t.dtype}, expected F32`);
-      if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
-        throw new Error(`${file}: tensor "${name}" has shape [${t.shape}], expected [${v.shape}]`);
-      }
-      const value = tf.tensor(t.data, t.shape);
-      v.assign(value);
-      value.dispose();
-    }
+    loadWeights(file, this.params);
   }
 
   dispose(): void {

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readSafetensorsFile, writeSafetensorsFile, type NamedArray } from '../nn/safetensors';
+import { readSafetensorsFile, writeSafetensorsFile } from '../nn/safetensors';
+import { assignParams, paramsProblem, tensorsToNamed } from '../nn/weights';
 import type { RngState } from '../util/rng';
 
 export interface CheckpointData {
@@ -15,17 +16,6 @@ export interface CheckpointData {
   optimizerStep: number;
   optimizerTensors: Record<string, tf.Tensor>;
   rngState: RngState;
-}
-
-function toNamed(t: tf.Tensor): NamedArray {
-  if (t.dtype === 'int32') return { dtype: 'I32', shape: t.shape, data: t.dataSync() as Int32Array };
-  return { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array };
-}
-
-export function tensorsToNamed(tensors: Iterable<[string, tf.Tensor]>): Record<string, NamedArray> {
-  const out: Record<string, NamedArray> = {};
-  for (const [n, t] of tensors) out[n] = toNamed(t);
-  return out;
 }
 
 /**
@@ -94,20 +84,6 @@ function readTensors(file: string): ReturnType<typeof readSafetensorsFile> {
   }
 }
 
-/** Checks every parameter against the model (present, same shape, finite values) without assigning anything. */
-function checkParams(file: string, tensors: Record<string, NamedArray>, params: Map<string, tf.Variable>): void {
-  for (const [name, v] of params) {
-    const t = tensors[name];
-    if (!t) throw new CheckpointError(file, `parameter "${name}" is missing`);
-    if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
-      throw new CheckpointError(file, `parameter "${name}" has shape [${t.shape}], the model expects [${v.shape}]`);
-    }
-    for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) throw new CheckpointError(file, `parameter "${name}" holds ${t.data[i]} at index ${i}`);
-    }
-  }
-}
-
 /**
  * Loads a checkpoint into `params`. Every file is read and checked first (state.json's fields, both safetensors
  * files whole, names, shapes, finite weights, the same step in state.json and the weights' metadata), so a damaged
@@ -118,16 +94,13 @@ export function loadCheckpoint(dir: string, params: Map<string, tf.Variable>): L
   const state = readState(stateFile);
   const modelFile = path.join(dir, 'model.safetensors');
   const model = readTensors(modelFile);
-  checkParams(modelFile, model.tensors, params);
+  const problem = paramsProblem(model.tensors, params);
+  if (problem) throw new CheckpointError(modelFile, problem);
   if (model.metadata.step !== undefined && model.metadata.step !== String(state.step)) {
     throw new CheckpointError(modelFile, `written at step ${model.metadata.step}, but ${stateFile} says step ${state.step}`);
   }
   const opt = readTensors(path.join(dir, 'optimizer.safetensors')).tensors;
-  for (const [name, v] of params) {
-    const value = tf.tensor(model.tensors[name].data, model.tensors[name].shape, v.dtype);
-    v.assign(value);
-    value.dispose();
-  }
+  assignParams(model.tensors, params);
   const optimizerTensors: Record<string, tf.Tensor> = {};
   for (const [n, a] of Object.entries(opt)) optimizerTensors[n] = tf.tensor(a.data, a.shape, a.dtype === 'I32' ? 'int32' : 'float32');
   return { step: state.step, optimizerStep: state.optimizerStep, optimizerTensors, rngState: state.rngState };
@@ -202,24 +175,4 @@ export function resumeCheckpoint(dir: string, params: Map<string, tf.Variable>, 
   removeStaleFolders(dir);
   log(`no usable checkpoint in ${path.dirname(dir)}: starting this stage from scratch (the damaged checkpoint is kept in ${path.basename(dir)}.damaged)`);
   return null;
-}
-
-/** Assigns the weights in a safetensors file to `params` by name, checking names and shapes. */
-export function loadParams(file: string, params: Map<string, tf.Variable>): void {
-  const { tensors } = readSafetensorsFile(file);
-  for (const [name, v] of params) {
-    const t = tensors[name];
-    if (!t) throw new Error(`${file}: parameter "${name}" is missing`);
-    if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
-      throw new Error(`${file}: parameter "${name}" has shape [${t.shape}], the model expects [${v.shape}]`);
-    }
-    const value = tf.tensor(t.data, t.shape, v.dtype);
-    v.assign(value);
-    value.dispose();
-  }
-}
-
-/** Writes parameters alone (final weights of a model). */
-export function saveParams(file: string, params: Map<string, tf.Variable>, metadata: Record<string, string> = {}): void {
-  writeSafetensorsFile(file, tensorsToNamed(params), metadata);
 }

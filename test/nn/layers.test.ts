@@ -105,7 +105,7 @@ describe('nn: attention, RoPE, FiLM, parameters, safetensors', () => {
     close(other.get('layer.weight').dataSync(), ps.get('layer.weight').dataSync(), 0);
     const wrong = new ParamStore(new Rng(8));
     wrong.create('layer.weight', [3, 2], { kind: 'zeros' });
-    assert.throws(() => wrong.load(file), /tensor "layer.weight" has shape \[2,3\], expected \[3,2\]/);
+    assert.throws(() => wrong.load(file), /parameter "layer.weight" has shape \[2,3\], the model expects \[3,2\]/);
     const bytes = fs.readFileSync(file);
     assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4), 'x'), (e: unknown) => e instanceof SafetensorsError && /tensor "layer.weight".*truncated/.test((e as Error).message));
     const f16 = encodeSafetensors({ t: { dtype: 'F32', shape: [1], data: Float32Array.from([1]) } });
