@@ -9,8 +9,8 @@
  *
  * It is used when the addon was built and `GPLA_NATIVE_BLAS` is not `off`; each miss is recorded as a reason, and so
  * is why OpenBLAS did not load when the built-in kernel stands in. `GPLA_NATIVE_BLAS=builtin` skips OpenBLAS;
- * `GPLA_NATIVE_BLAS=/path/libfoo.so` picks a library. `GPLA_BLAS_THREADS=n` (default 1, see environment.md for why):
- * 2 or more lets the addon split products (OpenBLAS's or its own; OpenBLAS itself stays single-threaded) and its
+ * `GPLA_NATIVE_BLAS=/path/libfoo.so` picks a library. `GPLA_BLAS_THREADS=n` (default 2 on ≥ 2 cores, 1 in each of
+ * reproduce's stage processes; see environment.md): 2 or more lets the addon split products (OpenBLAS's or its own; OpenBLAS itself stays single-threaded) and its
  * element-wise kernels with one helper thread (native/thread_pool.h).
  *
  * `GPLA_NATIVE_ISA=avx512|avx2|baseline` forces the addon's built-in code paths (its product kernel and its
@@ -190,6 +190,17 @@ export function restoreNativeDefaults(): void {
   state.blas.setIsa(nativeIsaSetting() ?? 'auto');
   selectNativeKernel(openBlasInfo ? 'openblas' : 'builtin');
   state.info = state.blas.setThreads(blasThreads());
+}
+
+/**
+ * Sets the addon's threads for this process from now on (e.g. 1 in each of reproduce's stage processes, which already
+ * fill the cores). Returns the info, or null when the addon is not loaded.
+ */
+export function setNativeThreads(n: number): NativeBlasInfo | null {
+  if (!state) return null;
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`setNativeThreads: expected a positive integer, got ${n}`);
+  state.info = state.blas.setThreads(n);
+  return state.info;
 }
 
 /**

@@ -27,6 +27,7 @@ import { datasetBoard, loadSamples, trainTokenizer } from './dataset';
 import { frameViewFor } from '../data/frames';
 import { getPreset, type Preset } from './presets';
 import type { SimpoSchedule, StageSchedule } from './schedule';
+import { setNativeThreads } from '../backend/native-blas';
 import { applySets } from './overrides';
 import { gitRevision, readStage, stage, stageDone, writeJsonAtomic } from './stages';
 import { clearClaims, runStages, type StageSpec } from './stage-scheduler';
@@ -152,6 +153,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const jobs = o.stageWorker || o.override ? 1 : Math.max(1, o.jobs ?? defaultJobs(backend.name));
   // Two processes' progress bars would overwrite each other: with jobs, progress is periodic lines.
   if (jobs > 1 && (o.progress ?? 'auto') === 'auto') o = { ...o, progress: 'lines' };
+  // The stage processes fill the cores: each, this one included, runs the addon on one thread unless told otherwise
+  // (two processes with a spinning helper thread each would put three busy threads on two cores).
+  if ((jobs > 1 || o.stageWorker) && process.env.GPLA_BLAS_THREADS === undefined) setNativeThreads(1);
   const groundingSeed = (cond: 'action' | 'none') => o.seed + (cond === 'action' ? 11 : 12);
   const newGrounding = (cond: 'action' | 'none') => new GroundingModel({ ...M.grounding, conditioning: cond }, groundingSeed(cond));
   // A process keeps at most one instance of each model; each stage reads what it needs from models/ (written by
