@@ -96,11 +96,11 @@ async function modelRow(presetName: string, reps: number): Promise<Record<string
   const L = M.grounding.trajectoryLength;
   const gb = { images: img(M.grounding.image), trajectories: tf.tensor3d(rng.normals(B * L * 4, 0.05), [B, L, 4]), trajectoryMask: tf.ones([B, L]) as tf.Tensor2D };
   const gt = ids(16, M.grounding.vocab);
-  await step('grounding', g.params, () => symmetricInfoNCE(g.encodeVisionAction(gb), g.encodeText(gt, tf.onesLike(gt).toFloat() as tf.Tensor2D), g.scale()));
+  await step('grounding', g.params, () => symmetricInfoNCE(g.encodeVisionAction(gb), g.encodeText(gt, tf.ones(gt.shape) as tf.Tensor2D), g.scale()));
   const pl = new Planner(M.planner, 0);
   const inp = { images: img(M.planner.image), promptIds: ids(M.planner.maxPrompt, M.planner.vocab), promptMask: tf.ones([B, M.planner.maxPrompt]) as tf.Tensor2D };
   const comp = ids(M.planner.maxCompletion, M.planner.vocab);
-  await step('planner', pl.params, () => pl.logProb(inp, comp, tf.onesLike(comp).toFloat() as tf.Tensor2D).mean.mean().neg() as tf.Scalar);
+  await step('planner', pl.params, () => pl.logProb(inp, comp, tf.ones(comp.shape) as tf.Tensor2D).mean.mean().neg() as tf.Scalar);
   const po = new Policy(M.policy, 0);
   const pin = { images: img(M.policy.image), textIds: ids(M.policy.maxText, M.policy.vocab), textMask: tf.ones([B, M.policy.maxText]) as tf.Tensor2D, state: tf.fill([B, 2], 0.3) as tf.Tensor2D };
   const acts = tf.tensor3d(rng.normals(B * M.policy.chunk * M.policy.actionDim, 0.02), [B, M.policy.chunk, M.policy.actionDim]);

@@ -31,11 +31,11 @@ export async function run(): Promise<void> {
   const g = new GroundingModel(M.grounding, 0);
   const gb = { images: img(B, 64), trajectories: tf.tensor3d(rng.normals(B * M.grounding.trajectoryLength * 4, 0.05), [B, M.grounding.trajectoryLength, 4]), trajectoryMask: tf.ones([B, M.grounding.trajectoryLength]) as tf.Tensor2D };
   const gt = ids(B, 16, M.grounding.vocab);
-  await bench('grounding (action)', g.params, () => symmetricInfoNCE(g.encodeVisionAction(gb), g.encodeText(gt, tf.onesLike(gt).toFloat() as tf.Tensor2D), g.scale()));
+  await bench('grounding (action)', g.params, () => symmetricInfoNCE(g.encodeVisionAction(gb), g.encodeText(gt, tf.ones(gt.shape) as tf.Tensor2D), g.scale()));
   const pl = new Planner(M.planner, 0);
   const inp = { images: img(B, 64), promptIds: ids(B, M.planner.maxPrompt, M.planner.vocab), promptMask: tf.ones([B, M.planner.maxPrompt]) as tf.Tensor2D };
   const comp = ids(B, M.planner.maxCompletion, M.planner.vocab);
-  await bench('planner (SFT)', pl.params, () => pl.logProb(inp, comp, tf.onesLike(comp).toFloat() as tf.Tensor2D).mean.mean().neg() as tf.Scalar);
+  await bench('planner (SFT)', pl.params, () => pl.logProb(inp, comp, tf.ones(comp.shape) as tf.Tensor2D).mean.mean().neg() as tf.Scalar);
   const po = new Policy(M.policy, 0);
   const pin = { images: img(B, 64), textIds: ids(B, M.policy.maxText, M.policy.vocab), textMask: tf.ones([B, M.policy.maxText]) as tf.Tensor2D, state: tf.fill([B, 2], 0.3) as tf.Tensor2D };
   const acts = tf.tensor3d(rng.normals(B * M.policy.chunk * 2, 0.02), [B, M.policy.chunk, 2]);

@@ -99,7 +99,7 @@ export function simpoConfig(s: SimpoSchedule): SimpoConfig {
     beta: s.beta, gammaBetaRatio: s.gammaBetaRatio, pairing: { minMargin: s.minMargin },
     stepsPerIteration: s.stepsPerIteration, batchSize: s.batchSize, peakLr: s.peakLr,
     warmupSteps: Math.ceil(s.stepsPerIteration / 10), clipNorm: 10, weightDecay: 0,
-    finalLrFraction: SIMPO_EXTRAS.finalLrFraction, sftWeight: s.sftWeight, rejectInvalid: s.rejectInvalid,
+    finalLrFraction: SIMPO_EXTRAS.finalLrFraction, sftWeight: s.sftWeight, rejectInvalid: s.rejectInvalid, samplesPerIteration: s.samplesPerIteration,
   };
 }
 
@@ -172,8 +172,9 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const planner = new Planner(M.planner, o.seed + 14);
   const simpoCfg = simpoConfig(S.simpo);
   const specs = blockSet(S.data.blocks);
-  // The same training samples for every condition's preference iterations.
-  const prefSamples = samples.hierarchical.train.slice(0, S.simpo.samplesPerIteration);
+  // Every condition's preference iterations draw from all training samples (their labels unused): each iteration
+  // takes samplesPerIteration of them afresh, the same draw for every condition (the draw depends on the seed only).
+  const prefSamples = samples.hierarchical.train;
 
   const groundingStage = (cond: 'action' | 'none'): StageSpec => ({
     name: `grounding-${cond}`, deps: [],

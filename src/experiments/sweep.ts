@@ -74,7 +74,7 @@ export async function sweep(o: SweepOptions): Promise<SweepRow[]> {
   const valN = Math.min(o.samples ?? S.eval.samples, samples.hierarchical.val.length);
   if (valN === 0) throw new Error(`${o.from}: the run has no validation samples to choose settings on`);
   const val = samples.hierarchical.val.slice(0, valN);
-  const prefSamples = samples.hierarchical.train.slice(0, S.simpo.samplesPerIteration);
+  const prefSamples = samples.hierarchical.train;
   const grounding = run.grounding('action');
   const rows: SweepRow[] = [];
   for (const start of o.starts ?? (Object.keys(SWEEP_STARTS) as SweepStart[])) {

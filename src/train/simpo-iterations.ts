@@ -61,6 +61,12 @@ export interface SimpoConfig {
    * before pairing, so they can be rejected but never chosen. false = the paper's plain ranking.
    */
   rejectInvalid: boolean;
+  /**
+   * Samples drawn afresh (without replacement, from the iteration's seed) from `samples` for each iteration's
+   * candidates; undefined = all of them every iteration. The loop needs no labels, so it can see new unlabelled
+   * samples every round instead of the same few again.
+   */
+  samplesPerIteration?: number;
 }
 
 /** Defaults of the options beyond the paper's SimPO (plain SimPO). */
@@ -86,16 +92,31 @@ export interface IterationLog {
   invalidShare: number;
   /** Correctness diagnostics, present when the caller passed a `judge` (labels the loop never uses). */
   diagnostics?: PreferenceDiagnostics;
+  /** A few samples' candidates; `sample` indexes the samples the loop was given. */
   examples: { sample: number; candidates: ScoredCandidate[] }[];
 }
 
 interface IterationData {
+  /** Indices into `samples` of this iteration's samples (absent: all, in order). */
+  sampleIndices?: number[];
   candidates: ScoredCandidate[][];
   pairs: PreferencePair[];
   ties: number;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** `n` distinct indices of `0…total−1` drawn with `rng` (partial Fisher–Yates), or undefined for all of them. */
+export function drawIndices(total: number, n: number | undefined, rng: Rng): number[] | undefined {
+  if (n === undefined || n >= total) return undefined;
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`SimPO: samplesPerIteration must be a positive integer (got ${n})`);
+  const idx = Array.from({ length: total }, (_, i) => i);
+  for (let i = 0; i < n; i++) {
+    const j = i + rng.int(total - i);
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, n);
+}
 
 /** A score below every candidate's, for candidates that may be rejected but never chosen. */
 const lowestScore = (list: ScoredCandidate[]) => Math.min(...list.map((c) => c.score)) - 1;
@@ -142,15 +163,18 @@ export async function runSimpoIterations<S>(
     if (opts.resume && fs.existsSync(file)) {
       data = JSON.parse(fs.readFileSync(file, 'utf8'));
     } else {
-      const candidates = sampleAndScore(policy, scorer, samples, cfg, rng);
+      const sampleIndices = drawIndices(samples.length, cfg.samplesPerIteration, rng);
+      const candidates = sampleAndScore(policy, scorer, sampleIndices ? sampleIndices.map((i) => samples[i]) : samples, cfg, rng);
       const ranked = cfg.rejectInvalid ? candidates.map((list) => list.map((c) => (opts.validCandidate!(c.text) ? c : { ...c, score: lowestScore(list) }))) : candidates;
       const paired = buildPreferencePairs(ranked, cfg.pairing);
-      data = { candidates, pairs: paired.pairs, ties: paired.ties };
+      data = { ...(sampleIndices ? { sampleIndices } : {}), candidates, pairs: paired.pairs, ties: paired.ties };
       const tmp = `${file}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(data));
       fs.renameSync(tmp, file);
     }
     const { candidates, pairs } = data;
+    // This iteration's samples; pairs and candidates index into them.
+    const these = data.sampleIndices ? data.sampleIndices.map((i) => samples[i]) : samples;
     let finalLoss = NaN;
     if (pairs.length > 0) {
       const result = await train(
@@ -159,7 +183,7 @@ export async function runSimpoIterations<S>(
           params: policy.params,
           nextBatch: (brng) => Array.from({ length: Math.min(cfg.batchSize, pairs.length) }, () => pairs[brng.int(pairs.length)]),
           loss: (batch) => {
-            const ss = batch.map((p) => samples[p.sample]);
+            const ss = batch.map((p) => these[p.sample]);
             const chosen = policy.meanLogProb(ss, batch.map((p) => p.chosen.text));
             const rejected = policy.meanLogProb(ss, batch.map((p) => p.rejected.text));
             const loss = simpoLoss(chosen, rejected, cfg.beta, cfg.gammaBetaRatio);
@@ -197,8 +221,8 @@ export async function runSimpoIterations<S>(
       distinctShare: all.length ? new Set(all.map((c) => c.text)).size / all.length : 0,
       finalLoss,
       invalidShare: opts.validCandidate ? all.filter((c) => !opts.validCandidate!(c.text)).length / (all.length || 1) : NaN,
-      ...(opts.judge ? { diagnostics: preferenceDiagnostics(candidates, pairs, candidates.map((list, i) => list.map((c) => opts.judge!(samples[i], c.text)))) } : {}),
-      examples: candidates.slice(0, opts.examples ?? 3).map((c, sample) => ({ sample, candidates: c })),
+      ...(opts.judge ? { diagnostics: preferenceDiagnostics(candidates, pairs, candidates.map((list, i) => list.map((c) => opts.judge!(these[i], c.text)))) } : {}),
+      examples: candidates.slice(0, opts.examples ?? 3).map((c, k) => ({ sample: data.sampleIndices?.[k] ?? k, candidates: c })),
     };
     logs.push(log);
     logMetrics(opts.runDir, { task: `simpo-${name}`, kind: 'simpo', ...log });

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { runSimpoIterations, SIMPO_EXTRAS, type CandidateScorer, type PreferencePolicy, type SimpoConfig } from '../../src/train/simpo-iterations';
+import { drawIndices, runSimpoIterations, SIMPO_EXTRAS, type CandidateScorer, type PreferencePolicy, type SimpoConfig } from '../../src/train/simpo-iterations';
 import { Rng } from '../../src/util/rng';
 
 // A toy planner: for each context (sample) a categorical distribution over a fixed set of sentences, whose logits
@@ -130,5 +130,43 @@ describe('train/simpo-iterations: sample, score, pair, SimPO, repeat', () => {
     const a = p.sample([0, 1], 3, { temperature: 1, topP: 1 }, new Rng(5));
     const b = p.sample([0, 1], 3, { temperature: 1, topP: 1 }, new Rng(5));
     assert.deepEqual(a, b);
+  });
+
+  it('samplesPerIteration: each iteration draws its own distinct samples (saved for resuming); candidates and pairs are those samples'', async () => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-'));
+    // Sample i is context i: which sample an iteration used is readable from its candidates' scores.
+    const samples = Array.from({ length: CONTEXTS }, (_, i) => i);
+    const judge = (ctx: number, text: string) => SCORES[ctx].indexOf(Math.max(...SCORES[ctx])) === SENTENCES.indexOf(text);
+    const cfg = { ...CFG, iterations: 3, samplesPerIteration: 2 };
+    const logs = await runSimpoIterations('toy', toyPolicy(), scorer, samples, cfg, { runDir, seed: 5, resume: false, progress: 'silent', judge });
+    const drawn: number[][] = [];
+    for (let r = 1; r <= 3; r++) {
+      const data = JSON.parse(fs.readFileSync(path.join(runDir, 'simpo', 'toy', `iter-${r}.json`), 'utf8'));
+      assert.equal(data.sampleIndices.length, 2);
+      assert.equal(new Set(data.sampleIndices).size, 2);
+      assert.equal(data.candidates.length, 2);
+      // Each candidate's score is the drawn context's score of that sentence.
+      data.candidates.forEach((list: { text: string; score: number }[], k: number) => {
+        for (const c of list) assert.equal(c.score, SCORES[data.sampleIndices[k]][SENTENCES.indexOf(c.text)]);
+      });
+      for (const p of data.pairs) assert.ok(p.sample < 2);
+      drawn.push(data.sampleIndices);
+      assert.equal(logs[r - 1].examples[0].sample, data.sampleIndices[0], 'examples name the sample in the caller\'s list');
+    }
+    assert.ok(new Set(drawn.map((d) => d.join(','))).size > 1, `the iterations drew different samples: ${JSON.stringify(drawn)}`);
+    // Resuming reads the same draws and gives the same logs.
+    const again = await runSimpoIterations('toy', toyPolicy(), scorer, samples, cfg, { runDir, seed: 5, resume: true, progress: 'silent', judge });
+    assert.deepEqual(again.map((l) => l.chosenScore), logs.map((l) => l.chosenScore));
+  });
+
+  it('drawIndices: n distinct indices, all of them as undefined, bad counts refused', () => {
+    const rng = new Rng(1);
+    const d = drawIndices(10, 4, rng)!;
+    assert.equal(d.length, 4);
+    assert.equal(new Set(d).size, 4);
+    assert.ok(d.every((i) => i >= 0 && i < 10));
+    assert.equal(drawIndices(3, 5, rng), undefined);
+    assert.equal(drawIndices(3, undefined, rng), undefined);
+    assert.throws(() => drawIndices(10, 0, rng), /samplesPerIteration must be a positive integer/);
   });
 });
