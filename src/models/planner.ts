@@ -258,7 +258,7 @@ export class Planner {
         last = tf.tidy(() => {
           const ids = tf.tensor2d(generated.map((g) => g), [B, generated[0].length], 'int32');
           const x = tf.concat([pre.x, this.embedIds(ids)], 1);
-          const km = tf.concat([pre.mask, tf.onesLike(ids).toFloat()], 1) as tf.Tensor2D;
+          const km = tf.concat([pre.mask, tf.ones(ids.shape)], 1) as tf.Tensor2D;
           const T = x.shape[1]!;
           const d = this.decode(x, [...Array(T).keys()], km);
           return this.logits(d.h.slice([0, T - 1, 0], [B, 1, -1])).reshape([B, this.config.vocab]) as tf.Tensor2D;

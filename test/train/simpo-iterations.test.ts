@@ -132,7 +132,7 @@ describe('train/simpo-iterations: sample, score, pair, SimPO, repeat', () => {
     assert.deepEqual(a, b);
   });
 
-  it('samplesPerIteration: each iteration draws its own distinct samples (saved for resuming); candidates and pairs are those samples'', async () => {
+  it('samplesPerIteration: each iteration draws its own distinct samples (saved for resuming); candidates and pairs are those samples', async () => {
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpla-simpo-'));
     // Sample i is context i: which sample an iteration used is readable from its candidates' scores.
     const samples = Array.from({ length: CONTEXTS }, (_, i) => i);
