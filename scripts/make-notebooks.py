@@ -178,7 +178,7 @@ and UMAP views, how much the model relies on the actions (retrieval with traject
 reversed in time), and how strongly FiLM modulates each layer."""),
 ("code", PARAMS),
 ("code", """import { RunFolder } from './src/experiments/run';
-import { groundingBatch } from './src/experiments/dataset';
+import { groundingBatch } from './src/models/inputs';
 import { embedPairs } from './src/eval/grounding-retrieval';
 import { alignment, modalityGap, pca2, uniformity } from './src/eval/representations';
 import { showFigure, showTable } from './src/notebook';

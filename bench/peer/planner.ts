@@ -64,7 +64,7 @@ function syntheticTokenizer(): Tokenizer {
 }
 
 /**
- * Seeded batches in the pipeline's layout (src/experiments/dataset.ts): images in [0, 1]; prompts <bos> words <sep>
+ * Seeded batches in the pipeline's layout (src/models/inputs.ts): images in [0, 1]; prompts <bos> words <sep>
  * left-padded to maxPrompt; completions words <eos> right-padded to maxCompletion. Lengths spread like the templated
  * LanguageTable instructions (4–15 prompt words, 3–12 sub-task words).
  */

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HierarchicalSample } from '../data/samples';
 import { ImageCache } from '../data/samples';
-import { groundingBatch, plannerInputs, textBatch } from '../experiments/dataset';
+import { groundingBatch, plannerInputs, textBatch } from '../models/inputs';
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import { ciderD, corpusBleu, exactMatch, meanRougeL } from '../text/metrics';

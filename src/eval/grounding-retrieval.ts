@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HierarchicalSample } from '../data/samples';
 import { TRAJECTORY_FEATURES, type ImageCache } from '../data/samples';
-import { groundingBatch, textBatch } from '../experiments/dataset';
+import { groundingBatch, textBatch } from '../models/inputs';
 import type { GroundingModel } from '../models/grounding';
 import type { Tokenizer } from '../text/tokenizer';
 import { Rng } from '../util/rng';

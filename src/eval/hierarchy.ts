@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { encodeJpeg } from '../data/image';
 import type { ImageCache } from '../data/samples';
-import { plannerInputs } from '../experiments/dataset';
+import { plannerInputs } from '../models/inputs';
 import type { Planner } from '../models/planner';
 import type { Policy } from '../models/policy';
 import { blockSet, type BlockSetKey, type BlockSpec, type DirectionName, type LocationName } from '../sim/constants';

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageCache } from '../data/samples';
-import { textBatch } from '../experiments/dataset';
+import { textBatch } from '../models/inputs';
 import type { Policy } from '../models/policy';
 import { blockSet, type BlockSetKey } from '../sim/constants';
 import { render } from '../sim/render';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageCache } from '../data/samples';
-import { plannerInputs } from '../experiments/dataset';
+import { plannerInputs } from '../models/inputs';
 import type { Planner } from '../models/planner';
 import { SCENE_KINDS, sceneQA, type SceneBoard, type SceneQuestion } from '../sim/scenes';
 import type { LocationName } from '../sim/constants';

@@ -1,17 +1,13 @@
 /**
  * From a builder folder to the samples each stage trains on: hierarchical samples (grounding, planner) and per-step
- * policy samples, split train/val/test by episode id, plus the tokenizer trained on the training split's text, and
- * tensor batches for each model.
+ * policy samples, split train/val/test by episode id, plus the tokenizer trained on the training split's text (the
+ * tensor batches built from them are in models/inputs.ts).
  */
-import * as tf from '@tensorflow/tfjs';
 import { openBuilder, splitOf, type SplitName } from '../data/builder';
 import type { ReadStats, ShardReport } from '../data/tfrecord';
-import { batchImages, batchTrajectories, hierarchicalSamples, ImageCache, policySamples, type HierarchicalSample, type PolicySample } from '../data/samples';
+import { hierarchicalSamples, policySamples, type HierarchicalSample, type PolicySample } from '../data/samples';
 import type { BlockSetKey } from '../sim/constants';
-import { BOS, padRows, SEP, EOS, Tokenizer } from '../text/tokenizer';
-import type { GroundingBatch } from '../models/grounding';
-import type { PlannerInputs } from '../models/planner';
-import type { PolicyInputs } from '../models/policy';
+import { Tokenizer } from '../text/tokenizer';
 
 export interface Samples {
   hierarchical: Record<SplitName, HierarchicalSample[]>;
@@ -66,56 +62,4 @@ export function datasetBoard(name: string): BlockSetKey | null {
 export function trainTokenizer(s: Samples, extra: string[] = []): Tokenizer {
   const texts = [...s.hierarchical.train.flatMap((x) => [x.lowLevel, x.highLevel ?? '']), ...extra];
   return Tokenizer.train(texts);
-}
-
-/** Token ids of a text, truncated to `max` (longer instructions are rare in the templates). */
-const ids = (tok: Tokenizer, text: string, max: number) => tok.encode(text).slice(0, max);
-
-export function textBatch(tok: Tokenizer, texts: string[], maxLen: number): { ids: tf.Tensor2D; mask: tf.Tensor2D } {
-  const p = padRows(texts.map((t) => ids(tok, t, maxLen)), maxLen);
-  return { ids: tf.tensor2d(p.ids, [texts.length, maxLen], 'int32'), mask: tf.tensor2d(p.mask, [texts.length, maxLen]) };
-}
-
-export function imageBatch(cache: ImageCache, jpegs: Uint8Array[]): tf.Tensor4D {
-  return tf.tensor4d(batchImages(jpegs, cache), [jpegs.length, cache.size, cache.size, 3]);
-}
-
-export function groundingBatch(cache: ImageCache, samples: HierarchicalSample[], trajectoryLength: number): GroundingBatch {
-  const t = batchTrajectories(samples, trajectoryLength, 'resample');
-  return {
-    images: imageBatch(cache, samples.map((s) => s.imageJpeg)),
-    trajectories: tf.tensor3d(t.values, [samples.length, trajectoryLength, 4]),
-    trajectoryMask: tf.tensor2d(t.mask, [samples.length, trajectoryLength]),
-  };
-}
-
-/** Planner prompt: <bos> high-level instruction <sep>, left-padded to maxPrompt. */
-export function plannerPrompt(tok: Tokenizer, highLevel: string[], maxPrompt: number): { promptIds: tf.Tensor2D; promptMask: tf.Tensor2D } {
-  const rows = highLevel.map((h) => [BOS, ...ids(tok, h, maxPrompt - 2), SEP]);
-  const p = padRows(rows, maxPrompt, 'left');
-  return { promptIds: tf.tensor2d(p.ids, [rows.length, maxPrompt], 'int32'), promptMask: tf.tensor2d(p.mask, [rows.length, maxPrompt]) };
-}
-
-/** Planner completion: sub-task tokens + <eos>, right-padded to maxCompletion. */
-export function plannerCompletion(tok: Tokenizer, texts: string[], maxCompletion: number): { ids: tf.Tensor2D; mask: tf.Tensor2D } {
-  const rows = texts.map((t) => [...ids(tok, t, maxCompletion - 1), EOS]);
-  const p = padRows(rows, maxCompletion);
-  return { ids: tf.tensor2d(p.ids, [rows.length, maxCompletion], 'int32'), mask: tf.tensor2d(p.mask, [rows.length, maxCompletion]) };
-}
-
-export function plannerInputs(cache: ImageCache | null, tok: Tokenizer, samples: { imageJpeg: Uint8Array; highLevel?: string }[], maxPrompt: number): PlannerInputs {
-  return {
-    images: cache ? imageBatch(cache, samples.map((s) => s.imageJpeg)) : null,
-    ...plannerPrompt(tok, samples.map((s) => s.highLevel ?? ''), maxPrompt),
-  };
-}
-
-export function policyInputs(cache: ImageCache, tok: Tokenizer, samples: { imageJpeg: Uint8Array; instruction: string; state: [number, number] }[], maxText: number): PolicyInputs {
-  const t = textBatch(tok, samples.map((s) => s.instruction), maxText);
-  return {
-    images: imageBatch(cache, samples.map((s) => s.imageJpeg)),
-    textIds: t.ids,
-    textMask: t.mask,
-    state: tf.tensor2d(samples.flatMap((s) => s.state), [samples.length, 2]),
-  };
 }

@@ -19,7 +19,7 @@ import { flowMatchingLoss, symmetricInfoNCE } from '../train/losses';
 import type { TrainTask } from '../train/loop';
 import type { CandidateScorer, PreferencePolicy } from '../train/simpo-iterations';
 import { Rng } from '../util/rng';
-import { groundingBatch, plannerCompletion, plannerInputs, policyInputs, textBatch } from './dataset';
+import { groundingBatch, plannerCompletion, plannerInputs, policyInputs, textBatch } from '../models/inputs';
 
 const pick = <T>(rng: Rng, xs: T[], n: number) => Array.from({ length: n }, () => xs[rng.int(xs.length)]);
 
