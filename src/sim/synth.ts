@@ -104,9 +104,18 @@ export async function synthesize(o: SynthOptions): Promise<SynthSummary> {
         try {
           for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
             await runShard(s, (from, to) => new Promise((resolve, reject) => {
-              worker.once('message', (m: { records?: Uint8Array[]; successes?: number; error?: string }) =>
-                m.error ? reject(new Error(`synth worker: ${m.error}`)) : resolve({ records: m.records!, successes: m.successes! }));
-              worker.once('error', reject);
+              // One pair of listeners per shard, each removing the other: a worker serves many shards.
+              const onError = (e: Error) => {
+                worker.off('message', onMessage);
+                reject(e);
+              };
+              const onMessage = (m: { records?: Uint8Array[]; successes?: number; error?: string }) => {
+                worker.off('error', onError);
+                if (m.error) reject(new Error(`synth worker: ${m.error}`));
+                else resolve({ records: m.records!, successes: m.successes! });
+              };
+              worker.once('message', onMessage);
+              worker.once('error', onError);
               worker.postMessage({ from, to });
             }));
           }
