@@ -3,7 +3,11 @@
  * goal point it (1) goes to a pre-push point 5 cm behind the block on the goal line, walking around the block on a
  * safe circle when the straight way would touch it, (2) pushes by aiming the effector at the point just behind the
  * block along the goal direction, and (3) re-plans every step: if the block has slipped off the push line it goes back
- * to (1). Steps slow down near the goal (the reference's 0.2…0.6 factors within 2…10 cm). Optional Gaussian action
+ * to (1). The phase is read from the board at every step, not remembered: the effector pushes when it is in the
+ * corridor from the pre-push point to the block (aligned with the goal line, no farther than the pre-push point), and
+ * approaches otherwise. A remembered phase made the action a function of the demonstration's history: over 100
+ * episodes a fresh oracle on the same board disagreed with the recorded action in 39% of steps (MSE 0.54 in
+ * normalised units on block-relative sub-tasks), which no policy that sees only the board can clone. Steps slow down near the goal (the reference's 0.2…0.6 factors within 2…10 cm). Optional Gaussian action
  * noise makes trajectories differ.
  */
 import { EFFECTOR_RADIUS } from './constants';
@@ -44,7 +48,6 @@ function slowdown(distance: number): number {
 }
 
 export class PushOracle {
-  private phase: 'approach' | 'push' = 'approach';
   constructor(readonly task: Task, readonly opts: OracleOptions = DEFAULT_ORACLE, private readonly rng = new Rng(0)) {}
 
   /** The next action (Δ of the effector target) for the board. */
@@ -79,31 +82,27 @@ export class PushOracle {
     // Alignment: angle between block→goal and effector→block.
     const fromEff = sub(bp, eff);
     const cos = (fromEff[0] * dir[0] + fromEff[1] * dir[1]) / (norm(fromEff) + 1e-9);
-    if (this.phase === 'push' && (cos < 0.8 || norm(fromEff) > contact + 0.03)) this.phase = 'approach';
-    if (this.phase === 'approach') {
-      if (norm(sub(pre, eff)) < 0.012) {
-        this.phase = 'push';
-      } else {
-        // Walk around the block on a safe circle, turning monotonically toward the pre-push side (a fixed rotation
-        // sense per step avoids oscillating between two waypoints).
-        const safe = contact + 0.02;
-        const seg = sub(pre, eff);
-        const t = Math.max(0, Math.min(1, ((bp[0] - eff[0]) * seg[0] + (bp[1] - eff[1]) * seg[1]) / (norm(seg) ** 2 + 1e-12)));
-        const closest: [number, number] = [eff[0] + seg[0] * t, eff[1] + seg[1] * t];
-        if (norm(sub(closest, bp)) < safe) {
-          const out = sub(eff, bp);
-          const thetaE = Math.atan2(out[1], out[0]);
-          const thetaP = Math.atan2(-dir[1], -dir[0]);
-          let delta = thetaP - thetaE;
-          while (delta > Math.PI) delta -= 2 * Math.PI;
-          while (delta < -Math.PI) delta += 2 * Math.PI;
-          const ang = thetaE + Math.sign(delta) * Math.min(Math.abs(delta), 0.7);
-          const r = Math.max(safe + 0.01, Math.min(norm(out), safe + 0.03));
-          const way: [number, number] = [bp[0] + Math.cos(ang) * r, bp[1] + Math.sin(ang) * r];
-          return stepToward(eff, way, moveStep);
-        }
-        return stepToward(eff, pre, moveStep);
+    const inCorridor = cos >= 0.8 && norm(fromEff) <= contact + 0.035 + 0.012;
+    if (!inCorridor) {
+      // Walk around the block on a safe circle, turning monotonically toward the pre-push side (a fixed rotation
+      // sense per step avoids oscillating between two waypoints).
+      const safe = contact + 0.02;
+      const seg = sub(pre, eff);
+      const t = Math.max(0, Math.min(1, ((bp[0] - eff[0]) * seg[0] + (bp[1] - eff[1]) * seg[1]) / (norm(seg) ** 2 + 1e-12)));
+      const closest: [number, number] = [eff[0] + seg[0] * t, eff[1] + seg[1] * t];
+      if (norm(sub(closest, bp)) < safe) {
+        const out = sub(eff, bp);
+        const thetaE = Math.atan2(out[1], out[0]);
+        const thetaP = Math.atan2(-dir[1], -dir[0]);
+        let delta = thetaP - thetaE;
+        while (delta > Math.PI) delta -= 2 * Math.PI;
+        while (delta < -Math.PI) delta += 2 * Math.PI;
+        const ang = thetaE + Math.sign(delta) * Math.min(Math.abs(delta), 0.7);
+        const r = Math.max(safe + 0.01, Math.min(norm(out), safe + 0.03));
+        const way: [number, number] = [bp[0] + Math.cos(ang) * r, bp[1] + Math.sin(ang) * r];
+        return stepToward(eff, way, moveStep);
       }
+      return stepToward(eff, pre, moveStep);
     }
     // Push: correct toward the touching point behind the block on the goal line, plus a forward step along it.
     const pushStep = (this.opts.pushSpeed / 10) * slowdown(dGoal);

@@ -136,23 +136,49 @@ describe('sim/goals + episode: long-horizon decomposition', () => {
   it('every goal decomposes into sub-tasks naming one block and one target, and usually succeeds', () => {
     let successes = 0;
     let total = 0;
+    let empty = 0;
     for (const goal of GOALS.filter((g) => g.applicable(blockSet(4)))) {
       for (let seed = 0; seed < 2; seed++) {
         const r = simulateEpisode(`t-${goal.name}-${seed}`, seed, { ...DEFAULT_EPISODE, goals: [goal.name], image: [16, 16] });
         const h = r.episode.hierarchy!;
         assert.equal(h.longHorizonInstruction, goal.instruction);
-        assert.ok(h.subTasks.length >= 1);
+        total++;
+        successes += +r.success;
+        // A first demonstration can fail (a block slid past the effector's reach at the workspace edge): the episode
+        // is then empty by design (demonstrations that miss their label are not kept); counted below.
+        if (h.subTasks.length === 0) {
+          assert.ok(r.truncated, `${goal.name} seed ${seed}: no sub-task although no demonstration failed`);
+          empty++;
+          continue;
+        }
         for (const [i, s] of h.subTasks.entries()) {
           assert.ok(s.end > s.start);
           assert.equal(r.episode.steps[s.start].instruction, s.instruction);
           if (i > 0) assert.equal(s.start, h.subTasks[i - 1].end, 'sub-tasks tile the episode');
         }
         assert.ok(r.episode.steps[r.episode.steps.length - 1].isTerminal);
-        successes += +r.success;
-        total++;
       }
     }
+    assert.ok(empty / total <= 0.1, `${empty}/${total} episodes without a sub-task`);
     assert.ok(successes / total >= 0.5, `${successes}/${total} goals succeeded`);
+  });
+
+  it('a demonstration\'s every action is the oracle\'s on that board alone (no remembered phase): a fresh oracle repeats it', () => {
+    let steps = 0;
+    for (const goal of GOALS.filter((g) => g.applicable(blockSet(4)))) {
+      const r = simulateEpisode(`m-${goal.name}`, 7, { ...DEFAULT_EPISODE, goals: [goal.name], image: [8, 8], oracle: { ...DEFAULT_EPISODE.oracle, noise: 0 } }, true);
+      const plan = new GoalPlan(goal);
+      for (const sub of r.episode.hierarchy!.subTasks) {
+        const next = plan.next(r.states![sub.start])!;
+        const pushed: Task = next.task.family === 'block2absolutelocation' ? { ...next.task, point: next.point } : next.task;
+        for (let t = sub.start; t < sub.end; t++) {
+          const a = new PushOracle(pushed, { ...DEFAULT_EPISODE.oracle, noise: 0 }).act(r.states![t]);
+          assert.deepEqual(r.episode.steps[t].action, [Math.fround(a[0]), Math.fround(a[1])], `${goal.name} step ${t}`);
+          steps++;
+        }
+      }
+    }
+    assert.ok(steps > 300, `only ${steps} steps checked`);
   });
 
   it('the goal success test follows the board', () => {
