@@ -42,7 +42,7 @@ export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache
       };
       return policy.sampleActions(inputs, rng).arraySync()[0] as number[][];
     });
-    for (const a of chunk) {
+    for (const a of chunk.slice(0, policy.config.executeSteps ?? chunk.length)) {
       if (t >= steps || done()) break;
       stepWorld(world, [a[0], a[1]]);
       t++;

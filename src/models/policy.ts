@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildAttention } from '../nn/attention';
 import { buildDecoderLayer, type DecoderDims } from '../nn/blocks';
+import { buildKeypoints } from '../nn/keypoints';
 import { buildGeGLU, buildLinear, buildPatchEmbed, buildRMSNorm, sinusoidal } from '../nn/layers';
 import { ParamStore } from '../nn/params';
 import { Rng } from '../util/rng';
@@ -35,6 +36,19 @@ export interface PolicyConfig {
   steps: number;
   /** Actions are divided by this before flow matching (≈ their std in metres per step). */
   actionScale: number;
+  /**
+   * What the action expert's output means: 'velocity' u = ε − a (SmolVLA, the default) or 'action' â, the clean chunk
+   * (x-prediction; the velocity is then (x_t − â)/t and the loss is the MSE on â).
+   */
+  prediction?: 'velocity' | 'action';
+  /** Actions of each chunk executed before the next observation (LeRobot's n_action_steps; default: the whole chunk). */
+  executeSteps?: number;
+  // ---- optional visual inputs (absent: pixels scaled to [−1, 1], patch tokens only)
+  /** Per-channel pixel standardisation (the simulator's board is dark grey; blocks cover ~2% of it). */
+  pixelMean?: [number, number, number];
+  pixelStd?: [number, number, number];
+  /** Spatial-softmax keypoint tokens added to the prefix (nn/keypoints.ts): where each block is, to sub-cell precision. */
+  keypoints?: { keypoints: number; cell: number; hidden: number };
 }
 
 export function validatePolicyConfig(c: PolicyConfig): void {
@@ -46,6 +60,22 @@ export function validatePolicyConfig(c: PolicyConfig): void {
   if (c.image % c.patch !== 0) throw new Error(`PolicyConfig.image must be a multiple of patch (got ${c.image} with patch ${c.patch})`);
   if (c.expertWidth % c.expertHeads !== 0) throw new Error(`PolicyConfig.expertWidth must be a positive multiple of expertHeads (got ${c.expertWidth} with ${c.expertHeads} heads)`);
   if (!(c.actionScale > 0)) throw new Error(`PolicyConfig.actionScale must be > 0 (got ${c.actionScale})`);
+  if (c.prediction !== undefined && c.prediction !== 'velocity' && c.prediction !== 'action') throw new Error(`PolicyConfig.prediction must be "velocity" or "action" (got ${JSON.stringify(c.prediction)})`);
+  if (c.executeSteps !== undefined && !(Number.isInteger(c.executeSteps) && c.executeSteps >= 1 && c.executeSteps <= c.chunk)) {
+    throw new Error(`PolicyConfig.executeSteps must be an integer in 1..chunk (${c.chunk}) (got ${c.executeSteps})`);
+  }
+  if ((c.pixelMean === undefined) !== (c.pixelStd === undefined)) throw new Error('PolicyConfig.pixelMean and pixelStd go together (one of them is missing)');
+  for (const k of ['pixelMean', 'pixelStd'] as const) {
+    const v = c[k];
+    if (v !== undefined && !(Array.isArray(v) && v.length === 3 && v.every((x) => Number.isFinite(x) && (k === 'pixelMean' || x > 0)))) {
+      throw new Error(`PolicyConfig.${k} must be 3 finite numbers${k === 'pixelStd' ? ' > 0' : ''} (got ${JSON.stringify(v)})`);
+    }
+  }
+  if (c.keypoints) {
+    const k = c.keypoints;
+    for (const f of ['keypoints', 'cell', 'hidden'] as const) pos(`keypoints.${f}`, k[f]);
+    if (c.image % k.cell !== 0) throw new Error(`PolicyConfig.image must be a multiple of keypoints.cell (got ${c.image} with cell ${k.cell})`);
+  }
 }
 
 export interface PolicyInputs {
@@ -55,9 +85,18 @@ export interface PolicyInputs {
   state: tf.Tensor2D; // [B, 2] effector xy (metres)
 }
 
+/**
+ * PyTorch's default nn.Linear initialisation (uniform ±1/√fan_in, std 1/√(3·fan_in)), which SmolVLA's projections
+ * (state, action in/out, time MLP, the expert's view of the backbone) start from. The package's GPT-style 0.02 suits
+ * wide layers; for a 2-input projection it is 20× smaller than PyTorch's, so the noisy action and the state entered
+ * the expert at a fiftieth of the time embedding's size and the policy could not fit 64 samples in 300 steps.
+ */
+const torchStd = (fanIn: number) => 1 / Math.sqrt(3 * fanIn);
+
 export class Policy {
   readonly ps: ParamStore;
   private readonly patch;
+  private readonly keypoints: ReturnType<typeof buildKeypoints> | null;
   private readonly tokenEmbed: tf.Variable;
   private readonly stateProj;
   private readonly backbone: ReturnType<typeof buildDecoderLayer>[];
@@ -82,28 +121,29 @@ export class Policy {
     this.ps = new ParamStore(new Rng(seed), dry);
     const ps = this.ps;
     this.patch = buildPatchEmbed(ps, 'vlm.vision.embeddings', c.image, c.patch, 3, b.width);
+    this.keypoints = c.keypoints ? buildKeypoints(ps, 'vlm.vision.keypoints', { image: c.image, cell: c.keypoints.cell, channels: 3, hidden: c.keypoints.hidden, keypoints: c.keypoints.keypoints, d: b.width }) : null;
     this.tokenEmbed = ps.create('vlm.text_model.embed_tokens.weight', [c.vocab, b.width], { kind: 'normal', std: 0.02 });
-    this.stateProj = buildLinear(ps, 'state_proj', 2, b.width);
+    this.stateProj = buildLinear(ps, 'state_proj', 2, b.width, { std: torchStd(2) });
     const outStd = 0.02 / Math.sqrt(2 * b.layers);
     this.backbone = Array.from({ length: b.layers }, (_, i) => buildDecoderLayer(ps, `vlm.text_model.layers.${i}`, b, { outStd, ropeTheta: 10000 }));
     const we = c.expertWidth;
-    this.actionIn = buildLinear(ps, 'action_in_proj', c.actionDim, we);
-    this.timeMlpIn = buildLinear(ps, 'action_time_mlp_in', 2 * we, we);
-    this.timeMlpOut = buildLinear(ps, 'action_time_mlp_out', we, we);
+    this.actionIn = buildLinear(ps, 'action_in_proj', c.actionDim, we, { std: torchStd(c.actionDim) });
+    this.timeMlpIn = buildLinear(ps, 'action_time_mlp_in', 2 * we, we, { std: torchStd(2 * we) });
+    this.timeMlpOut = buildLinear(ps, 'action_time_mlp_out', we, we, { std: torchStd(we) });
     this.expert = Array.from({ length: b.layers }, (_, i) => {
       const cross = i % 2 === 1;
       const name = `lm_expert.layers.${i}`;
       return {
         cross,
         norm1: buildRMSNorm(ps, `${name}.input_layernorm`, we),
-        prefixProj: buildLinear(ps, `${name}.prefix_proj`, b.width, we, { bias: false }),
+        prefixProj: buildLinear(ps, `${name}.prefix_proj`, b.width, we, { bias: false, std: torchStd(b.width) }),
         attn: buildAttention(ps, `${name}.self_attn`, { d: we, heads: c.expertHeads, kvHeads: c.expertHeads, headDim: we / c.expertHeads, rope: false, qkNorm: false, bias: false, outStd }),
         norm2: buildRMSNorm(ps, `${name}.post_attention_layernorm`, we),
         mlp: buildGeGLU(ps, `${name}.mlp`, we, c.expertMlp, outStd),
       };
     });
     this.expertNorm = buildRMSNorm(ps, 'lm_expert.norm', we);
-    this.actionOut = buildLinear(ps, 'action_out_proj', we, c.actionDim);
+    this.actionOut = buildLinear(ps, 'action_out_proj', we, c.actionDim, { std: torchStd(we) });
   }
 
   get params(): Map<string, tf.Variable> {
@@ -115,11 +155,14 @@ export class Policy {
     const c = this.config;
     const B = inp.images.shape[0];
     const L = inp.textIds.shape[1];
-    const img = this.patch.fwd(inp.images.sub(0.5).div(0.5));
+    const pixels = c.pixelMean && c.pixelStd ? inp.images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd)) : inp.images.sub(0.5).div(0.5);
+    const patches = this.patch.fwd(pixels);
+    const img = this.keypoints ? tf.concat([patches, this.keypoints.fwd(pixels)], 1) : patches;
+    const imageTokens = img.shape[1]!;
     const txt = tf.gather(this.tokenEmbed, inp.textIds.reshape([-1])).reshape([B, L, c.backbone.width]).mul(Math.sqrt(c.backbone.width));
     const state = this.stateProj(inp.state.sub(tf.tensor1d([0.375, 0])).mul(5)).reshape([B, 1, c.backbone.width]);
     let x: tf.Tensor = tf.concat([img, txt, state], 1);
-    const mask = tf.concat([tf.ones([B, this.patch.tokens]), inp.textMask, tf.ones([B, 1])], 1) as tf.Tensor2D;
+    const mask = tf.concat([tf.ones([B, imageTokens]), inp.textMask, tf.ones([B, 1])], 1) as tf.Tensor2D;
     const P = x.shape[1]!;
     const positions = [...Array(P).keys()];
     const hidden: tf.Tensor3D[] = [];
@@ -167,7 +210,8 @@ export class Policy {
     const a = actions.div(this.config.actionScale);
     const tt = t.reshape([-1, 1, 1]);
     const xt = noise.mul(tt).add(a.mul(tf.scalar(1).sub(tt))) as tf.Tensor3D;
-    return { pred: this.velocity(this.prefix(inp), xt, t), target: noise.sub(a) as tf.Tensor3D };
+    const out = this.velocity(this.prefix(inp), xt, t);
+    return this.config.prediction === 'action' ? { pred: out, target: a as tf.Tensor3D } : { pred: out, target: noise.sub(a) as tf.Tensor3D };
   }
 
   /** Samples an action chunk [B, chunk, A] in metres with N Euler steps from t = 1 (the prefix is computed once). */
@@ -180,7 +224,9 @@ export class Policy {
       const dt = -1 / steps;
       for (let k = 0; k < steps; k++) {
         const t = tf.fill([B], 1 + k * dt) as tf.Tensor1D;
-        x = x.add(this.velocity(pre, x, t).mul(dt));
+        const out = this.velocity(pre, x, t);
+        const v = c.prediction === 'action' ? x.sub(out).div(1 + k * dt) : out;
+        x = x.add(v.mul(dt));
       }
       return x.mul(c.actionScale) as tf.Tensor3D;
     });

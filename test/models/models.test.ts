@@ -204,3 +204,60 @@ describe('models: grounding, planner, policy', () => {
     });
   }
 });
+
+describe('models: policy options (keypoint tokens, standardised pixels, x-prediction, executed steps)', () => {
+  before(async () => {
+    await switchBackend('cpu');
+  });
+  const KP: PolicyConfig = { ...PO, pixelMean: [0.2, 0.2, 0.2], pixelStd: [0.06, 0.06, 0.06], keypoints: { keypoints: 4, cell: 4, hidden: 8 } };
+
+  it('rejects bad options with the field and what is accepted', () => {
+    assert.throws(() => new Policy({ ...PO, executeSteps: 4 }, 0), /PolicyConfig.executeSteps must be an integer in 1..chunk \(3\) \(got 4\)/);
+    assert.throws(() => new Policy({ ...PO, prediction: 'noise' as never }, 0), /PolicyConfig.prediction must be "velocity" or "action" \(got "noise"\)/);
+    assert.throws(() => new Policy({ ...PO, pixelMean: [0.2, 0.2, 0.2] }, 0), /pixelMean and pixelStd go together/);
+    assert.throws(() => new Policy({ ...PO, pixelMean: [0, 0, 0], pixelStd: [1, 0, 1] }, 0), /PolicyConfig.pixelStd must be 3 finite numbers > 0/);
+    assert.throws(() => new Policy({ ...PO, keypoints: { keypoints: 4, cell: 5, hidden: 8 } }, 0), /PolicyConfig.image must be a multiple of keypoints.cell \(got 16 with cell 5\)/);
+  });
+
+  it('keypoint tokens join the prefix after the patches, and the mask covers them', () => {
+    const po = new Policy(KP, 1);
+    const { inp } = policyInputs(2);
+    const pre = po.prefix(inp);
+    const patches = (16 / PO.patch) ** 2;
+    assert.deepEqual(pre.hidden[0].shape, [B, patches + 4 + 5 + 1, PO.backbone.width]);
+    assert.deepEqual(Array.from(pre.mask.arraySync()[1]).slice(0, patches + 4 + 3), [...Array(patches + 4 + 2).fill(1), 0]);
+    po.dispose();
+  });
+
+  it('x-prediction: an expert that outputs â at every t integrates exactly to â (Euler from t = 1 to 0)', () => {
+    const po = new Policy({ ...KP, prediction: 'action' }, 3);
+    const { inp } = policyInputs(4);
+    const target = tf.tensor3d(new Rng(5).normals(B * PO.chunk * 2), [B, PO.chunk, 2]);
+    po.velocity = () => target.clone();
+    const got = po.sampleActions(inp, new Rng(6), 5).div(PO.actionScale).arraySync() as number[][][];
+    const want = target.arraySync() as number[][][];
+    got.flat(2).forEach((v, i) => assert.ok(Math.abs(v - want.flat(2)[i]) < 1e-5, `element ${i}: ${v} vs ${want.flat(2)[i]}`));
+    po.dispose();
+  });
+
+  it('x-prediction with keypoints: the loss target is the clean chunk, and the model overfits a fixed batch', async function () {
+    this.timeout(120000);
+    await switchBackend('wasm');
+    const po = new Policy({ ...KP, prediction: 'action' }, 7);
+    const b = policyInputs(8);
+    const { target } = po.flowMatching(b.inp, b.actions, b.noise, b.t);
+    const scaled = b.actions.div(PO.actionScale).arraySync() as number[][][];
+    (target.arraySync() as number[][][]).flat(2).forEach((v, i) => assert.ok(Math.abs(v - scaled.flat(2)[i]) < 1e-6));
+    const loss = () => {
+      const { pred, target: y } = po.flowMatching(b.inp, b.actions, b.noise, b.t);
+      return flowMatchingLoss(pred, y, b.mask);
+    };
+    const opt = tf.train.adam(3e-3);
+    const first = tf.tidy(() => loss().dataSync()[0]);
+    let last = first;
+    for (let i = 0; i < 250 && last > 0.1 * first; i++) last = (opt.minimize(loss, true, [...po.params.values()]) as tf.Scalar).dataSync()[0];
+    assert.ok(last <= 0.1 * first, `loss ${first} → ${last}`);
+    po.dispose();
+    await switchBackend('cpu');
+  });
+});
