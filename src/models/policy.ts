@@ -15,6 +15,7 @@ import { buildDecoderLayer, type DecoderDims } from '../nn/blocks';
 import { buildKeypoints } from '../nn/keypoints';
 import { buildGeGLU, buildLinear, buildPatchEmbed, buildRMSNorm, sinusoidal } from '../nn/layers';
 import { ParamStore } from '../nn/params';
+import { CENTER_X, CENTER_Y } from '../sim/constants';
 import { Rng } from '../util/rng';
 
 export interface PolicyConfig {
@@ -93,6 +94,9 @@ export interface PolicyInputs {
  */
 const torchStd = (fanIn: number) => 1 / Math.sqrt(3 * fanIn);
 
+/** The effector state enters centred on the board and scaled by ≈ 1 / (half the board's width): about unit range. */
+const STATE_SCALE = 5;
+
 export class Policy {
   readonly ps: ParamStore;
   private readonly patch;
@@ -160,7 +164,7 @@ export class Policy {
     const img = this.keypoints ? tf.concat([patches, this.keypoints.fwd(pixels)], 1) : patches;
     const imageTokens = img.shape[1]!;
     const txt = tf.gather(this.tokenEmbed, inp.textIds.reshape([-1])).reshape([B, L, c.backbone.width]).mul(Math.sqrt(c.backbone.width));
-    const state = this.stateProj(inp.state.sub(tf.tensor1d([0.375, 0])).mul(5)).reshape([B, 1, c.backbone.width]);
+    const state = this.stateProj(inp.state.sub(tf.tensor1d([CENTER_X, CENTER_Y])).mul(STATE_SCALE)).reshape([B, 1, c.backbone.width]);
     let x: tf.Tensor = tf.concat([img, txt, state], 1);
     const mask = tf.concat([tf.ones([B, imageTokens]), inp.textMask, tf.ones([B, 1])], 1) as tf.Tensor2D;
     const P = x.shape[1]!;
