@@ -1,0 +1,84 @@
+/**
+ * Probe (issue 15): trains the policy alone on synthesised data and measures it the way the results table does.
+ *   N episodes (data in /tmp/pdata-N, synthesised once), SUB first training samples only (0 = all), STEPS × BS at LR,
+ *   CFG a JSON object merged into the small preset's policy config (e.g. {"prediction":"action","executeSteps":2}),
+ *   T1 fixes the flow time (1 = pure noise in: regression from the context), SAVE / LOAD a weights file.
+ * Prints the loss curve, the sampled-action RMSE against the mean action's, and closed-loop sub-task and long-horizon
+ * success with the ground-truth planner on EVAL training boards (seed 0) and HELD held-out boards (seed 1000003).
+ *   npx tsx bench/probes/policy.ts     (environment.md, "Where the learned components stand", has its figures)
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend';
+import { synthesize } from '../../src/sim/synth';
+import { loadSamples, trainTokenizer } from '../../src/experiments/dataset';
+import { getPreset } from '../../src/experiments/presets';
+import { Policy } from '../../src/models/policy';
+import { policyTask } from '../../src/experiments/tasks';
+import { train } from '../../src/train/loop';
+import { ImageCache } from '../../src/data/samples';
+import { groundTruthPlanner, hierarchyMetrics, policyExecutor, runHierarchy } from '../../src/eval/hierarchy';
+
+const env = (k: string, d: string) => process.env[k] ?? d;
+(async () => {
+  await initBackend();
+  const N = +env('N', '300');
+  const dataDir = `/tmp/pdata-${N}`;
+  if (!fs.existsSync(path.join(dataDir, 'features.json')) && !fs.existsSync(path.join(dataDir, 'dataset_info.json'))) {
+    await synthesize({ out: dataDir, episodes: N, seed: 0, blocks: 4, image: [64, 64], camera: 'topdown', episodesPerShard: 50, workers: 2, progress: 'lines' });
+  }
+  const samples = await loadSamples(dataDir, { valFraction: 0.1, testFraction: 0.15, chunk: 8, policyStride: +env('STRIDE', '2') });
+  const tok = trainTokenizer(samples);
+  const preset = getPreset('small');
+  const cfg = { ...preset.models.policy, vocab: tok.size, ...JSON.parse(env('CFG', '{}')) };
+  let train_ = samples.policy.train;
+  const SUB = +env('SUB', '0');
+  if (SUB) train_ = train_.slice(0, SUB);
+  console.log(`policy samples train ${samples.policy.train.length} (using ${train_.length}) val ${samples.policy.val.length}; cfg ${JSON.stringify(cfg)}`);
+  const policy = new Policy(cfg, 13);
+  const cache = new ImageCache(64);
+  const steps = +env('STEPS', '300');
+  const runDir = fs.mkdtempSync('/tmp/pexp-');
+  const t0 = Date.now();
+  const task = policyTask(policy, train_, tok, cache, +env('BS', '32'));
+  if (env('T1', '')) {
+    const nb = task.nextBatch;
+    task.nextBatch = (rng, step) => { const b = nb(rng, step); b.t.dispose(); b.t = tf.fill([b.actions.shape[0]], +env('T1', '1')) as tf.Tensor1D; return b; };
+  }
+  const r = env('LOAD', '') ? (policy.ps.load(env('LOAD', '')), null) : await train(task, {
+    steps, peakLr: +env('LR', '1e-3'), warmupSteps: 20, finalLr: +env('LR', '1e-3') / 20, optimizer: { weightDecay: 0.01 }, clipNorm: 10, seed: 102,
+    runDir, checkpointEvery: 0, validateEvery: 0, resume: false, progress: 'silent',
+  });
+  if (r) {
+  const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.loss !== undefined);
+  const avg = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+  const k = Math.max(1, Math.floor(lines.length / 10));
+  const curve = [];
+  for (let i = 0; i < lines.length; i += k) curve.push(`${lines[i].step}:${avg(lines.slice(i, i + k).map((m) => m.loss)).toFixed(3)}`);
+  console.log(`trained ${steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s; loss curve ${curve.join(' ')}`);
+  }
+  if (env('SAVE', '')) policy.ps.save(env('SAVE', ''), { model: 'policy' });
+  // Sampled-action error (normalised units) on training and validation samples, against the spread of the actions.
+  const { policyInputs } = await import('../../src/models/inputs');
+  const { Rng } = await import('../../src/util/rng');
+  for (const [name, set] of [['train', train_], ['val', samples.policy.val]] as const) {
+    const s = set.slice(0, 128);
+    const inp = policyInputs(cache, tok, s, cfg.maxText);
+    const pred = policy.sampleActions(inp, new Rng(7)).arraySync() as number[][][];
+    let se = 0, n = 0, ss = 0, mean = [0, 0];
+    s.forEach((x) => { for (let c = 0; c < 8; c++) if (x.mask[c]) { mean[0] += x.actions[2 * c]; mean[1] += x.actions[2 * c + 1]; n++; } });
+    mean = mean.map((v) => v / n);
+    s.forEach((x, i) => { for (let c = 0; c < 8; c++) if (x.mask[c]) for (let d = 0; d < 2; d++) { se += ((pred[i][c][d] - x.actions[2 * c + d]) / cfg.actionScale) ** 2; ss += ((mean[d] - x.actions[2 * c + d]) / cfg.actionScale) ** 2; } });
+    const first = s.map((x, i) => Math.hypot(pred[i][0][0] - x.actions[0], pred[i][0][1] - x.actions[1]) / cfg.actionScale);
+    console.log(`${name}: sampled-action RMSE ${Math.sqrt(se / (2 * n)).toFixed(3)} vs mean-action RMSE ${Math.sqrt(ss / (2 * n)).toFixed(3)}; first action error ${(first.reduce((a, b) => a + b, 0) / first.length).toFixed(3)}`);
+  }
+  const ex = policyExecutor(policy, tok, cache);
+  for (const [name, seed, n] of [['train-boards', 0, +env('EVAL', '10')], ['held-out', 1000003, +env('HELD', '20')]] as const) {
+    if (!n) continue;
+    const t1 = Date.now();
+    const eps = runHierarchy(groundTruthPlanner, ex, { episodes: n, seed, blocks: 4, stepsPerSubtask: 40, storedImage: [64, 64] });
+    const m = hierarchyMetrics(eps);
+    console.log(`${name}: ${n} eps, sub-task success ${m.subTaskSuccess.toFixed(3)} (${m.subTasks} sub-tasks), long-horizon ${m.longHorizonSuccess.toFixed(3)} [${((Date.now() - t1) / 1000).toFixed(0)} s]`);
+  }
+})();
