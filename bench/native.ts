@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- native [--rounds R] [--steps N] [--drift N]`: the grounding-model training step (small preset, as in
- * bench/peer.ts) on wasm alone (XNNPACK products, stock element-wise kernels), with the native addon's built-in
+ * bench/grounding-step.ts) on wasm alone (XNNPACK products, stock element-wise kernels), with the native addon's built-in
  * kernels at 1 and 2 threads, and with OpenBLAS products at 1 and 2 threads where it loads; alternating within each
  * round, medians.
  * Also checks that every native path gives the wasm-only losses over `--drift N` steps (default 100) from the same
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../src/backend';
 import { activeNativeBlas, loadNativeBlas, nativeBlasReason, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
-import { exportSetup, makeStep } from './peer';
+import { exportSetup, makeStep } from './grounding-step';
 import { intArg, median, printTable, writeResults } from './util';
 
 export async function run(args: string[]): Promise<void> {

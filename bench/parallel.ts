@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- parallel [--rounds R] [--steps N] [--workers W]`: the grounding-model training step at the small
- * preset (batch 48, as bench/peer.ts: its exported weights and fixed batch) in one process against W data-parallel
+ * preset (batch 48, bench/grounding-step.ts: its exported weights and fixed batch) in one process against W data-parallel
  * worker threads (src/train/data-parallel.ts; default 2, one per core).
  *
  * Both start from the same weights and take the same steps on the same batch (constant lr, no clipping, as the peer
@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendName } from '../src/backend';
 import { DataParallelTrainer, groundingBatchFields, groundingReplicaSpec, type HostArray } from '../src/train/data-parallel';
-import { exportSetup, LR, makeStep } from './peer';
+import { exportSetup, LR, makeStep } from './grounding-step';
 import { intArg, median, printTable, writeResults } from './util';
 
 const WARMUP = 2;
@@ -83,7 +83,7 @@ export async function run(args: string[]): Promise<void> {
     const setup = exportSetup(dir);
     const { model, batch } = setup;
     const B = batch.images.shape[0];
-    // ---- one process: bench/peer.ts's step (loss, gradients, AdamW; no clipping, constant lr)
+    // ---- one process: bench/grounding-step.ts's step (loss, gradients, AdamW; no clipping, constant lr)
     const singleStep = makeStep(setup);
     const single = singleStep.step;
 

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initBackend } from '../src/backend';
 import { blasThreads, loadNativeBlas, restoreNativeDefaults, selectNativeKernel, setNativeBlasEnabled } from '../src/backend/native-blas';
-import { exportSetup, makeStep, matchOpenBlasKernels } from './peer';
+import { exportSetup, makeStep, matchOpenBlasKernels } from './grounding-step';
 import { peerSettings } from './peer/torch';
 import { intArg, printTable, writeResults } from './util';
 
