@@ -11,6 +11,7 @@ Weights are stored [in, out] (our layout), so a linear layer is x @ W + b here t
 (Debian's python3-torch); the safetensors format is read by hand (8-byte header length, JSON header, raw data).
 """
 import json
+import math
 import sys
 
 import torch
@@ -54,18 +55,28 @@ class Grounding(Layers):
         for layer in range(c["vision"]["layers"]):
             gb = self.lin(pooled, f"film.layers.{layer}")
             out.append((gb[:, :w], gb[:, w:]))
-        return out
+        return out, pooled
 
     def vision(self, images, traj, mask):
         c = self.c
         B, S, _, C = images.shape
         p = c["patch"]
         g = S // p
-        x = ((images - 0.5) / 0.5).reshape(B, g, p, g, p, C).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * C)
+        pixels = (images - torch.tensor(c["pixelMean"])) / torch.tensor(c["pixelStd"])
+        x = pixels.reshape(B, g, p, g, p, C).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * C)
         x = self.lin(x, "vision_model.embeddings.patch_embedding") + self.p["vision_model.embeddings.position_embedding.weight"]
-        mods = self.film(traj, mask) if c["conditioning"] == "action" else None
+        mods, traj_pooled = self.film(traj, mask) if c["conditioning"] == "action" else (None, None)
         h = self.encoder(x, "vision_model", c["vision"], None, mods)
-        return self.l2(self.lin(h.mean(1), "vision_model.head"))
+        pooled = h.mean(1)
+        if c["pooling"] == "attention":
+            # The mean plus a one-query attention pool: the learned probe, plus the trajectory's projection when
+            # conditioned (src/models/grounding.ts encodeVisionAction).
+            q = self.p["vision_model.head.probe"][None, :]
+            if traj_pooled is not None:
+                q = q + self.lin(traj_pooled, "film.pool_query")
+            att = torch.softmax((h * q[:, None, :]).sum(2) / math.sqrt(c["vision"]["width"]), dim=1)
+            pooled = pooled + (h * att[:, :, None]).sum(1)
+        return self.l2(self.lin(pooled, "vision_model.head"))
 
     def text(self, ids, mask):
         L = ids.shape[1]

@@ -60,7 +60,8 @@ class Planner(Layers):
         p = c["patch"]
         g = S // p
         name = "vision_tower.vision_model"
-        x = ((images - 0.5) / 0.5).reshape(B, g, p, g, p, C).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * C)
+        pixels = (images - torch.tensor(c["pixelMean"])) / torch.tensor(c["pixelStd"])
+        x = pixels.reshape(B, g, p, g, p, C).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * C)
         x = self.lin(x, name + ".embeddings.patch_embedding") + self.p[name + ".embeddings.position_embedding.weight"]
         for i in range(v["layers"]):
             n = f"{name}.encoder.layers.{i}"
@@ -92,7 +93,8 @@ class Planner(Layers):
         return x * cos + rotated * sin
 
     def structural_mask(self, T, window):
-        # 0 where causal (and within the window on local layers), −1e9 elsewhere; [1, 1, T, T].
+        # 0 where causal (and within the window on local layers), −1e9 elsewhere; [1, 1, T, T]. The image tokens (the
+        # first imageTokens positions) are visible to every query in every layer, as ours (attentionMask's prefix).
         key = (T, window)
         if key not in self.masks:
             q = np.arange(T)[:, None]
@@ -100,6 +102,7 @@ class Planner(Layers):
             ok = k <= q
             if window is not None:
                 ok = ok & (q - k < window)
+            ok = ok | (k < self.c["imageTokens"])
             self.masks[key] = torch.from_numpy(np.where(ok, 0.0, -NEG).astype(np.float32))[None, None]
         return self.masks[key]
 
