@@ -59,7 +59,9 @@ console.log('goal:', ep.hierarchy?.longHorizonInstruction);
 showTable(ep.hierarchy!.subTasks.map((s, i) => ({ '#': i, steps: `${s.start}–${s.end}`, 'sub-task instruction': s.instruction })));
 showPng(episodeFilmStrip(ep, 8, 96));"""),
 ("markdown", "## Statistics\nA danfojs DataFrame over all episodes: sub-tasks per goal, steps per sub-task."),
-("code", """import * as dfd from 'danfojs';
+("code", """// danfojs, loaded without its 335 "kernel already registered" warnings (it bundles its own tfjs).
+import { loadDanfo } from './src/util/danfo';
+const dfd = loadDanfo();
 const rows = episodes.flatMap((e) => e.hierarchy!.subTasks.map((s) => ({ goal: e.hierarchy!.longHorizonInstruction, steps: s.end - s.start })));
 const df = new dfd.DataFrame(rows);
 const byGoal = df.groupby(['goal']).agg({ steps: ['count', 'mean'] });

@@ -6,20 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HierarchicalSample } from '../data/samples';
+import { loadDanfo } from '../util/danfo';
 
-// danfojs pulls in its tfjs-node-free browser build in Node; require lazily so its start-up cost is paid only here.
 function dataFrame(rows: Record<string, string | number>[]): { columns: string[]; values: (string | number)[][] } {
-  // danfojs bundles its own tfjs and re-registers every kernel on load, warning once per kernel: silence that.
-  const warn = console.warn;
-  console.warn = () => undefined;
-  let mod: unknown;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('danfojs');
-  } finally {
-    console.warn = warn;
-  }
-  const dfd = mod as { DataFrame: new (rows: Record<string, string | number>[]) => { columns: string[]; values: (string | number)[][] } };
+  const dfd = loadDanfo() as unknown as { DataFrame: new (rows: Record<string, string | number>[]) => { columns: string[]; values: (string | number)[][] } };
   return new dfd.DataFrame(rows);
 }
 
