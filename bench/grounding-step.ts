@@ -24,10 +24,13 @@ interface Setup {
   dir: string;
 }
 
-/** The small preset's grounding model (vocabulary 64, about the simulator's) and one seeded batch, exported. */
+/**
+ * The small preset's grounding model (vocabulary 64, about the simulator's) and one seeded batch, exported. Without
+ * its keypoint stem: the PyTorch peer (bench/peer/grounding.py) has none, and the comparison is like for like.
+ */
 export function exportSetup(dir: string): Setup {
   const preset = getPreset('small');
-  const cfg = { ...preset.models.grounding, vocab: 64 };
+  const cfg = { ...preset.models.grounding, vocab: 64, keypoints: undefined };
   const B = preset.schedule.grounding.batchSize;
   const S = cfg.image;
   const T = cfg.trajectoryLength;

@@ -11,7 +11,8 @@ import { AdamW, clipScale, globalNorm, learningRate } from '../src/train/optim';
 import { Rng } from '../src/util/rng';
 
 const T = getPreset('tiny').models.grounding;
-const G: GroundingConfig = { ...T, image: 16, vision: { ...T.vision, layers: 2 }, vocab: 40, maxText: 8, trajectoryLength: 6 };
+// With the keypoint stem (the small preset's grounding has it): its spatial softmax must shard like the rest.
+const G: GroundingConfig = { ...T, image: 16, vision: { ...T.vision, layers: 2 }, vocab: 40, maxText: 8, trajectoryLength: 6, keypoints: { keypoints: 4, cell: 4, hidden: 8 } };
 // 9 rows: uneven shards (5 + 4 with 2 workers, 3 + 3 + 3 with 3).
 const B = 9;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

@@ -41,7 +41,7 @@ const MODELS: Record<PresetName, ModelPresets> = {
     },
     planner: {
       vocab: 128, width: 48, layers: 2, heads: 2, kvHeads: 1, headDim: 24, mlp: 96, window: 16, globalEvery: 2, ropeTheta: 10000,
-      image: 32, patch: 8, vision: enc(32, 1, 2, 64), imageTokens: 4, pixelMean: SIM_PIXEL_MEAN, pixelStd: SIM_PIXEL_STD, maxPrompt: 20, maxCompletion: 16,
+      image: 32, patch: 8, vision: enc(32, 1, 2, 64), imageTokens: 4, pixelMean: SIM_PIXEL_MEAN, pixelStd: SIM_PIXEL_STD, slots: 0, maxPrompt: 20, maxCompletion: 16,
     },
     policy: {
       image: 32, patch: 8, vocab: 128, maxText: 16, backbone: { width: 48, layers: 2, heads: 2, kvHeads: 1, headDim: 24, mlp: 96 },
@@ -56,7 +56,7 @@ const MODELS: Record<PresetName, ModelPresets> = {
     },
     planner: {
       vocab: 256, width: 128, layers: 4, heads: 4, kvHeads: 2, headDim: 32, mlp: 384, window: 16, globalEvery: 4, ropeTheta: 10000,
-      image: 64, patch: 16, vision: enc(96, 2, 4), imageTokens: 16, pixelMean: SIM_PIXEL_MEAN, pixelStd: SIM_PIXEL_STD, maxPrompt: 20, maxCompletion: 16,
+      image: 64, patch: 16, vision: enc(96, 2, 4), imageTokens: 16, pixelMean: SIM_PIXEL_MEAN, pixelStd: SIM_PIXEL_STD, slots: 0, maxPrompt: 20, maxCompletion: 16,
     },
     policy: {
       image: 64, patch: 16, vocab: 256, maxText: 16, backbone: { width: 128, layers: 4, heads: 4, kvHeads: 2, headDim: 32, mlp: 384 },
@@ -70,7 +70,7 @@ const MODELS: Record<PresetName, ModelPresets> = {
     },
     planner: {
       vocab: 262144, width: 2560, layers: 34, heads: 8, kvHeads: 4, headDim: 256, mlp: 10240, window: 1024, globalEvery: 6, ropeTheta: 1000000,
-      image: 896, patch: 14, vision: enc(1152, 27, 16, 4304), imageTokens: 256, pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.5, 0.5, 0.5], maxPrompt: 64, maxCompletion: 32,
+      image: 896, patch: 14, vision: enc(1152, 27, 16, 4304), imageTokens: 256, pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.5, 0.5, 0.5], slots: 0, maxPrompt: 64, maxCompletion: 32,
     },
     policy: {
       image: 512, patch: 16, vocab: 49280, maxText: 48, backbone: { width: 960, layers: 16, heads: 15, kvHeads: 5, headDim: 64, mlp: 2560 },

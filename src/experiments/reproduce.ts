@@ -210,7 +210,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       run: async () => {
         const P = S.plannerPretrain;
         const valBoards = sceneBoardSet(S, o.seed, 'val', 96);
-        const scenes = { boards: sceneBoardSet(S, o.seed, 'train', P.sceneBoards), share: P.sceneShare, val: { boards: valBoards, questions: evaluationQuestions(valBoards, o.seed + 5) } };
+        const scenes = { boards: sceneBoardSet(S, o.seed, 'train', P.sceneBoards), share: P.sceneShare, detectionWeight: P.detectionWeight, val: { boards: valBoards, questions: evaluationQuestions(valBoards, o.seed + 5) } };
         const r = await train(plannerPretrainTask(planner, samples.hierarchical.train, tok, cache, P.batchSize, scenes), trainConfig(P, o, o.seed + 103));
         planner.ps.save(weights('planner-base'), { model: 'planner', condition: 'Base' });
         return { finalLoss: r.finalLoss, firstLoss: r.losses[0], validation: r.validation };

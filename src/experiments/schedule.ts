@@ -40,6 +40,8 @@ export interface PlannerPretrainSchedule extends StageSchedule {
   sceneShare: number;
   /** Random boards rendered for the scene descriptions (questions are drawn afresh every batch). */
   sceneBoards: number;
+  /** Weight of the detection loss on scene batches (0: none; needs PlannerConfig.slots). */
+  detectionWeight: number;
 }
 
 export interface SimpoSchedule {
@@ -91,7 +93,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     data: { episodes: 24, blocks: 4, imageSize: 32, storedImage: [32, 32], trajectoryLength: 16, valFraction: 0.15, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
     policy: { ...stageDefaults, steps: 30, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
-    plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5, sceneShare: 0.5, sceneBoards: 64 },
+    plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5, sceneShare: 0.5, sceneBoards: 64, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
     simpo: { iterations: 2, candidates: 4, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0, stepsPerIteration: 10, batchSize: 8, peakLr: 5e-4, samplesPerIteration: 24, sftWeight: 0, rejectInvalid: false },
     eval: { samples: 24, rolloutEpisodes: 2, stepsPerSubtask: 20, qualitative: 4, sceneBoards: 24 },
@@ -101,7 +103,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     data: { episodes: 300, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 250, batchSize: 48, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
-    plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20, sceneShare: 0.75, sceneBoards: 3000 },
+    plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20, sceneShare: 0.75, sceneBoards: 3000, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96, sftWeight: 0, rejectInvalid: false },
     eval: { samples: 150, rolloutEpisodes: 20, stepsPerSubtask: 40, qualitative: 6, sceneBoards: 150 },
@@ -110,7 +112,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },
     grounding: { ...stageDefaults, steps: 30000, batchSize: 256, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
     policy: { ...stageDefaults, steps: 30000, batchSize: 64, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
-    plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500, sceneShare: 0.75, sceneBoards: 100000 },
+    plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500, sceneShare: 0.75, sceneBoards: 100000, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 10000, batchSize: 64, peakLr: 2e-5, finalLr: 1e-6, warmupSteps: 500 },
     simpo: { iterations: 5, candidates: 8, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 2000, batchSize: 128, peakLr: 8e-7, samplesPerIteration: 20000, sftWeight: 0, rejectInvalid: false },
     eval: { samples: 2000, rolloutEpisodes: 50, stepsPerSubtask: 100, qualitative: 8, sceneBoards: 2000 },

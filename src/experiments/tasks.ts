@@ -8,7 +8,7 @@ import { ImageCache } from '../data/samples';
 import { generateGreedy, subTaskAccuracy } from '../eval/conditions';
 import { directionMetrics, retrievalRecall, semanticRanks } from '../eval/retrieval';
 import { sceneDescriptionAccuracy } from '../eval/scene-description';
-import type { GroundingModel } from '../models/grounding';
+import { TRAJECTORY_NORMALISATION, type GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
 import { sampleFlowTime, type Policy } from '../models/policy';
 import { randomQuestion, sceneQA, type SceneBoard, type SceneQuestion } from '../sim/scenes';
@@ -144,8 +144,25 @@ export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cac
  * random board. No dataset sub-task label and no pairing of a goal, or of an image, with its sub-task reaches it:
  * it learns to see and name blocks, and the form of a sub-task, but not which sub-task a goal needs next.
  */
-export function plannerPretrainTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number, scenes: { boards: SceneBoard[]; share: number; val?: { boards: SceneBoard[]; questions: SceneQuestion[] } }): TrainTask<ReturnType<typeof sftBatch>> {
+/** Where the blocks of scene boards are, in the detection head's coordinates ([B, n, 2], block-set order). */
+export function detectionTargets(boards: SceneBoard[], n: number): tf.Tensor3D {
+  const k = TRAJECTORY_NORMALISATION;
+  return tf.tensor3d(boards.flatMap((b) => b.state.blocks.slice(0, n).flatMap((bl) => [(bl.x - k.xCenter) * k.xScale, bl.y * k.yScale])), [boards.length, n, 2]);
+}
+
+type PretrainBatch = ReturnType<typeof sftBatch> & { detection?: tf.Tensor3D };
+
+/**
+ * The base planner's pre-training: scene descriptions of random boards (questions afresh every batch) and instruction
+ * language without an image; with detection slots, scene batches also train slot k to say where block k is
+ * (`detectionWeight` × MSE in the trajectory model's board coordinates). No sub-task label, no goal→sub-task pair.
+ */
+export function plannerPretrainTask(pl: Planner, train: HierarchicalSample[], tok: Tokenizer, cache: ImageCache, batchSize: number, scenes: { boards: SceneBoard[]; share: number; detectionWeight?: number; val?: { boards: SceneBoard[]; questions: SceneQuestion[] } }): TrainTask<PretrainBatch> {
   const prompts = train.filter((s) => s.highLevel !== undefined);
+  const slots = pl.config.slots ?? 0;
+  const detectionWeight = scenes.detectionWeight ?? 0;
+  if (detectionWeight > 0 && slots === 0) throw new Error('plannerPretrainTask: detectionWeight > 0 needs a planner with detection slots (PlannerConfig.slots)');
+  const nDetect = Math.min(slots, scenes.boards[0]?.state.blocks.length ?? 0);
   return {
     name: 'planner-pretrain',
     params: pl.params,
@@ -153,13 +170,23 @@ export function plannerPretrainTask(pl: Planner, train: HierarchicalSample[], to
       const boards = pick(rng, scenes.boards, batchSize);
       if (rng.random() < scenes.share) {
         const qa = boards.map((b) => sceneQA(randomQuestion(b.state, rng), b.state));
-        return sftBatch(pl, tok, cache, boards.map((b, i) => ({ imageJpeg: b.imageJpeg, highLevel: qa[i].prompt })), qa.map((x) => x.answer));
+        const batch: PretrainBatch = sftBatch(pl, tok, cache, boards.map((b, i) => ({ imageJpeg: b.imageJpeg, highLevel: qa[i].prompt })), qa.map((x) => x.answer));
+        if (detectionWeight > 0 && nDetect > 0) batch.detection = detectionTargets(boards, nDetect);
+        return batch;
       }
       const texts = boards.map((b) => randomInstruction(b.state, rng));
       return sftBatch(pl, tok, null, pick(rng, prompts.length ? prompts : train, batchSize), texts);
     },
-    loss: (b) => lmLoss(pl, b),
-    disposeBatch: disposeSft,
+    loss: (b) => {
+      const lm = lmLoss(pl, b);
+      if (!b.detection) return lm;
+      const pred = pl.detect(b.inp.images!).slice([0, 0, 0], [-1, nDetect, 2]);
+      return lm.add(tf.losses.meanSquaredError(b.detection, pred).mul(detectionWeight)) as tf.Scalar;
+    },
+    disposeBatch: (b) => {
+      disposeSft(b);
+      b.detection?.dispose();
+    },
     validate: scenes.val ? () => {
       const a = sceneDescriptionAccuracy(pl, tok, cache, scenes.val!.boards, scenes.val!.questions);
       return { 'val/sceneDescriptionAccuracy': a.sceneDescriptionAccuracy, 'val/sceneWhere': a.sceneWhereAccuracy, 'val/sceneRelation': a.sceneRelationAccuracy, 'val/sceneNearest': a.sceneNearestAccuracy };

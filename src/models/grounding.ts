@@ -12,12 +12,17 @@
  * trajectory-driven query lets the model look where the actions were. Its projections start at zero, so the pool
  * starts as the mean and the model as the plain one.
  *
- * Input standardisation: pixels are standardised per channel with the training images' mean and standard deviation
- * (`pixelMean`, `pixelStd`, computed from the data at run time as the vocabulary is): the simulator's board is dark
- * and uniform, so (x − 0.5)/0.5 maps nearly every pixel to the same value and the blocks to small deviations.
+ * Input standardisation: pixels are standardised per channel (`pixelMean`, `pixelStd`; presets.ts says which statistics
+ * each preset uses): the board is dark and uniform, so (x − 0.5)/0.5 maps nearly every
+ * pixel to the same value and the blocks to small deviations.
+ *
+ * Keypoint tokens (`keypoints`, nn/keypoints.ts) join the patch tokens in the vision tower, so FiLM and the pools see
+ * where each block is to sub-cell precision: which block the trajectory started at is what the text's block name
+ * says (validation semantic recall@5 0.49 → 0.71 in environment.md's probe).
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildEncoder, maskedMean, type EncoderDims } from '../nn/blocks';
+import { buildKeypoints } from '../nn/keypoints';
 import { buildLinear, buildPatchEmbed } from '../nn/layers';
 import { ParamStore } from '../nn/params';
 import { Rng } from '../util/rng';
@@ -32,6 +37,8 @@ export interface GroundingConfig {
   /** Per-channel pixel statistics of the training images (RGB in [0, 1]); [0.5, 0.5, 0.5] twice is SigLIP's (x − 0.5)/0.5. */
   pixelMean: [number, number, number];
   pixelStd: [number, number, number];
+  /** Spatial-softmax keypoint tokens (nn/keypoints.ts) beside the patch tokens: where each block is, to sub-cell precision. */
+  keypoints?: { keypoints: number; cell: number; hidden: number };
   /** 'mean' over patch tokens, or 'attention': mean + a probe/trajectory-query attention pool (see above). */
   pooling: 'mean' | 'attention';
   // ---- text tower
@@ -59,6 +66,10 @@ export function validateGroundingConfig(c: GroundingConfig): void {
     if (!(Array.isArray(v) && v.length === 3 && v.every((x) => Number.isFinite(x) && (f === 'pixelMean' || x > 0)))) throw new Error(`GroundingConfig.${f} must be 3 finite numbers${f === 'pixelStd' ? ' > 0' : ''} (got ${JSON.stringify(v)})`);
   }
   if (c.image % c.patch !== 0) throw new Error(`GroundingConfig.image must be a multiple of patch (got ${c.image} with patch ${c.patch})`);
+  if (c.keypoints) {
+    for (const f of ['keypoints', 'cell', 'hidden'] as const) pos(`keypoints.${f}`, c.keypoints[f]);
+    if (c.image % c.keypoints.cell !== 0) throw new Error(`GroundingConfig.image must be a multiple of keypoints.cell (got ${c.image} with cell ${c.keypoints.cell})`);
+  }
   for (const tower of ['vision', 'text', 'action'] as const) {
     const d = c[tower];
     for (const k of ['width', 'layers', 'heads', 'mlp'] as const) pos(`${tower}.${k}`, d[k]);
@@ -81,6 +92,7 @@ export class GroundingModel {
   private readonly patch;
   private readonly visionEncoder;
   private readonly visionHead;
+  private readonly keypoints: ReturnType<typeof buildKeypoints> | null;
   private readonly tokenEmbed: tf.Variable;
   private readonly textPos: tf.Variable;
   private readonly textEncoder;
@@ -101,6 +113,9 @@ export class GroundingModel {
     this.patch = buildPatchEmbed(ps, 'vision_model.embeddings', c.image, c.patch, 3, c.vision.width);
     this.visionEncoder = buildEncoder(ps, 'vision_model', c.vision);
     this.visionHead = buildLinear(ps, 'vision_model.head', c.vision.width, c.embed);
+    this.keypoints = c.keypoints
+      ? buildKeypoints(ps, 'vision_model.keypoints', { image: c.image, cell: c.keypoints.cell, channels: 3, hidden: c.keypoints.hidden, keypoints: c.keypoints.keypoints, d: c.vision.width })
+      : null;
     this.tokenEmbed = ps.create('text_model.embeddings.token_embedding.weight', [c.vocab, c.text.width], { kind: 'normal', std: 0.02 });
     this.textPos = ps.create('text_model.embeddings.position_embedding.weight', [c.maxText, c.text.width], { kind: 'normal', std: 0.02 });
     this.textEncoder = buildEncoder(ps, 'text_model', c.text, 'final_layer_norm');
@@ -169,7 +184,9 @@ export class GroundingModel {
       const c = this.config;
       const traj = this.encodeTrajectory(b.trajectories, b.trajectoryMask);
       const pixels = b.images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd));
-      const h = this.visionEncoder(this.patch.fwd(pixels), undefined, traj ? this.filmFrom(traj) : undefined); // [B, N, W]
+      const patches = this.patch.fwd(pixels);
+      const tokens = this.keypoints ? tf.concat([patches, this.keypoints.fwd(pixels)], 1) : patches;
+      const h = this.visionEncoder(tokens, undefined, traj ? this.filmFrom(traj) : undefined); // [B, N, W]
       let pooled = h.mean(1) as tf.Tensor2D;
       if (this.poolProbe) {
         // One query per example: the probe, plus the trajectory's projection when conditioned.

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildDecoderLayer, buildEncoder, type EncoderDims } from '../nn/blocks';
 import type { KVCache } from '../nn/attention';
 import { buildLinear, buildPatchEmbed, buildRMSNorm } from '../nn/layers';
+import { buildKeypoints } from '../nn/keypoints';
 import { ParamStore } from '../nn/params';
 import { EOS, PAD } from '../text/tokenizer';
 import { Rng } from '../util/rng';
@@ -41,6 +42,13 @@ export interface PlannerConfig {
   /** Per-channel standardisation of pixels in [0, 1] (SigLIP: 0.5 and 0.5); the simulator's board is mostly dark. */
   pixelMean: [number, number, number];
   pixelStd: [number, number, number];
+  /** Spatial-softmax keypoint tokens (nn/keypoints.ts) beside the patch tokens in the vision tower; they reach the decoder as soft tokens after the pooled ones. */
+  keypoints?: { keypoints: number; cell: number; hidden: number };
+  /**
+   * Learned query tokens ("slots") that join the vision encoder's input and reach the decoder as soft tokens after the
+   * others, as a Q-Former's or Perceiver resampler's queries do; slot k is trained to say where block k is (detect()).
+   */
+  slots?: number;
   // ---- sequence budget
   maxPrompt: number;
   maxCompletion: number;
@@ -63,6 +71,11 @@ export function validatePlannerConfig(c: PlannerConfig): void {
       throw new Error(`PlannerConfig.${k} must be 3 finite numbers${k === 'pixelStd' ? ' > 0' : ''} (got ${JSON.stringify(v)})`);
     }
   }
+  if (c.keypoints) {
+    for (const f of ['keypoints', 'cell', 'hidden'] as const) pos(`keypoints.${f}`, c.keypoints[f]);
+    if (c.image % c.keypoints.cell !== 0) throw new Error(`PlannerConfig.image must be a multiple of keypoints.cell (got ${c.image} with cell ${c.keypoints.cell})`);
+  }
+  if (c.slots !== undefined && c.slots !== 0) pos('slots', c.slots);
   if (c.vision.width % c.vision.heads !== 0) throw new Error(`PlannerConfig.vision.width must be a positive multiple of heads (got ${c.vision.width} with ${c.vision.heads} heads)`);
 }
 
@@ -98,6 +111,9 @@ export class Planner {
   private readonly visionEncoder;
   private readonly softNorm;
   private readonly projector;
+  private readonly keypoints: ReturnType<typeof buildKeypoints> | null;
+  private readonly slotQueries: tf.Variable | null;
+  private readonly detectionHead: ReturnType<typeof buildLinear> | null;
 
   constructor(readonly config: PlannerConfig, seed: number, dry = false) {
     validatePlannerConfig(config);
@@ -106,6 +122,11 @@ export class Planner {
     const ps = this.ps;
     this.patch = buildPatchEmbed(ps, 'vision_tower.vision_model.embeddings', c.image, c.patch, 3, c.vision.width);
     this.visionEncoder = buildEncoder(ps, 'vision_tower.vision_model', c.vision);
+    this.keypoints = c.keypoints
+      ? buildKeypoints(ps, 'vision_tower.vision_model.keypoints', { image: c.image, cell: c.keypoints.cell, channels: 3, hidden: c.keypoints.hidden, keypoints: c.keypoints.keypoints, d: c.vision.width })
+      : null;
+    this.slotQueries = c.slots ? ps.create('vision_tower.vision_model.slot_queries', [c.slots, c.vision.width], { kind: 'normal', std: 0.5 }) : null;
+    this.detectionHead = c.slots ? buildLinear(ps, 'vision_tower.detection_head', c.vision.width, 2) : null;
     this.softNorm = buildRMSNorm(ps, 'multi_modal_projector.mm_soft_emb_norm', c.vision.width);
     // Unit-scale soft tokens, like the √d-scaled text embeddings (a 0.02-std projector made them 5× weaker than text).
     this.projector = buildLinear(ps, 'multi_modal_projector.mm_input_projection', c.vision.width, c.width, { bias: false, std: 1 / Math.sqrt(c.vision.width) });
@@ -121,6 +142,11 @@ export class Planner {
     return this.ps.params;
   }
 
+  /** Soft tokens of the image in the decoder's prefix: the pooled patch tokens, then the keypoint and slot tokens if any. */
+  get prefixTokens(): number {
+    return this.config.imageTokens + (this.config.keypoints?.keypoints ?? 0) + (this.config.slots ?? 0);
+  }
+
   /** Window of layer i: Infinity for global layers. */
   layerWindow(i: number): number | undefined {
     return (i + 1) % this.config.globalEvery === 0 ? undefined : this.config.window;
@@ -128,19 +154,49 @@ export class Planner {
 
   /** The attention rules of layer i: causal, its window over text keys, the image tokens always visible. */
   layerAttention(i: number): { causal: true; window: number | undefined; prefix: number } {
-    return { causal: true, window: this.layerWindow(i), prefix: this.config.imageTokens };
+    return { causal: true, window: this.layerWindow(i), prefix: this.prefixTokens };
+  }
+
+  /**
+   * The vision tower on images [B, S, S, 3]: patch tokens, then keypoint tokens, then slot queries go through the
+   * SigLIP encoder together. Returns the soft tokens for the decoder (pooled patches, keypoints, slots, projected) and
+   * the encoder's slot outputs (for the detection head).
+   */
+  private vision(images: tf.Tensor4D): { soft: tf.Tensor3D; slots: tf.Tensor3D | null } {
+    const c = this.config;
+    const B = images.shape[0];
+    const w = c.vision.width;
+    const x = images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd));
+    const g = c.image / c.patch;
+    const K = c.keypoints?.keypoints ?? 0;
+    const Q = c.slots ?? 0;
+    const parts: tf.Tensor[] = [this.patch.fwd(x)];
+    if (this.keypoints) parts.push(this.keypoints.fwd(x));
+    if (this.slotQueries) parts.push(this.slotQueries.expandDims(0).tile([B, 1, 1]));
+    const h = this.visionEncoder(parts.length > 1 ? tf.concat(parts, 1) : parts[0]);
+    const s = Math.round(Math.sqrt(c.imageTokens));
+    const f = g / s;
+    const patches = parts.length > 1 ? h.slice([0, 0, 0], [B, g * g, w]) : h;
+    const pooled = patches.reshape([B, s, f, s, f, w]).mean([2, 4]).reshape([B, c.imageTokens, w]);
+    const rest = K + Q > 0 ? h.slice([0, g * g, 0], [B, K + Q, w]) : null;
+    const soft = rest ? tf.concat([pooled, rest], 1) : pooled;
+    return { soft: this.projector(this.softNorm(soft)) as tf.Tensor3D, slots: Q > 0 ? (h.slice([0, g * g + K, 0], [B, Q, w]) as tf.Tensor3D) : null };
   }
 
   private imageTokens(images: tf.Tensor4D): tf.Tensor3D {
-    const c = this.config;
-    const B = images.shape[0];
-    const x = images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd));
-    const h = this.visionEncoder(this.patch.fwd(x));
-    const g = c.image / c.patch;
-    const s = Math.round(Math.sqrt(c.imageTokens));
-    const f = g / s;
-    const pooled = h.reshape([B, s, f, s, f, c.vision.width]).mean([2, 4]).reshape([B, c.imageTokens, c.vision.width]);
-    return this.projector(this.softNorm(pooled)) as tf.Tensor3D;
+    return this.vision(images).soft;
+  }
+
+  /**
+   * Detection (PaliGemma's pre-training task, as regression): slot k's estimate of where block k of the block set is,
+   * in the board coordinates the policy and grounding models use ([B, slots, 2]). Only the base planner's scene
+   * pre-training trains it; it needs `slots`.
+   */
+  detect(images: tf.Tensor4D): tf.Tensor3D {
+    if (!this.detectionHead) throw new Error('Planner.detect: this planner has no detection slots (PlannerConfig.slots)');
+    const slots = this.vision(images).slots!;
+    const [B, Q, w] = slots.shape;
+    return this.detectionHead(slots.reshape([B * Q, w])).reshape([B, Q, 2]) as tf.Tensor3D;
   }
 
   private embedIds(ids: tf.Tensor2D): tf.Tensor3D {
@@ -168,7 +224,7 @@ export class Planner {
   /** Prefix embeddings and key mask: [image tokens (masked out when images is null)][prompt]. */
   private prefix(inp: PlannerInputs): { x: tf.Tensor3D; mask: tf.Tensor2D } {
     const B = inp.promptIds.shape[0];
-    const N = this.config.imageTokens;
+    const N = this.prefixTokens;
     const img = inp.images ? this.imageTokens(inp.images) : tf.zeros([B, N, this.config.width]);
     const imgMask = inp.images ? tf.ones([B, N]) : tf.zeros([B, N]);
     return { x: tf.concat([img, this.embedIds(inp.promptIds)], 1) as tf.Tensor3D, mask: tf.concat([imgMask, inp.promptMask], 1) as tf.Tensor2D };

@@ -74,7 +74,9 @@ export function buildKeypoints(ps: ParamStore, name: string, k: KeypointDims): {
   const N = g * g;
   const fc1 = buildLinear(ps, `${name}.cell_proj`, k.cell * k.cell * k.channels, k.hidden, { std: Math.sqrt(1 / (k.cell * k.cell * k.channels)) });
   const fc2 = buildLinear(ps, `${name}.cell_mlp`, k.hidden, k.hidden, { std: Math.sqrt(1 / k.hidden) });
-  const logitsProj = buildLinear(ps, `${name}.keypoint_logits`, k.hidden, k.keypoints, { std: Math.sqrt(1 / k.hidden) });
+  // No bias: a per-channel constant cancels in the softmax over cells, so its gradient is zero up to rounding, and
+  // Adam would turn that rounding into full-size steps (weights that differ between summation orders).
+  const logitsProj = buildLinear(ps, `${name}.keypoint_logits`, k.hidden, k.keypoints, { bias: false, std: Math.sqrt(1 / k.hidden) });
   const coordProj = buildLinear(ps, `${name}.coord_proj`, 2 + 4 * F, k.d, { std: 0.5 / Math.sqrt(2 + 4 * F) });
   const featProj = buildLinear(ps, `${name}.feature_proj`, k.hidden, k.d, { bias: false, std: 0.5 / Math.sqrt(k.hidden) });
   const index = ps.create(`${name}.index_embedding.weight`, [k.keypoints, k.d], { kind: 'normal', std: 0.02 });

@@ -9,7 +9,8 @@ import { flowMatchingLoss, symmetricInfoNCE } from '../../src/train/losses';
 import { Rng } from '../../src/util/rng';
 
 const T = getPreset('tiny').models;
-const G: GroundingConfig = { ...T.grounding, image: 16, vision: { ...T.grounding.vision, layers: 1 }, vocab: 20, maxText: 6, trajectoryLength: 5 };
+// With the keypoint stem (the small preset's grounding has it), so the gradient checks below cover it too.
+const G: GroundingConfig = { ...T.grounding, image: 16, vision: { ...T.grounding.vision, layers: 1 }, vocab: 20, maxText: 6, trajectoryLength: 5, keypoints: { keypoints: 4, cell: 4, hidden: 8 } };
 const P: PlannerConfig = { ...T.planner, image: 16, vocab: 20, maxPrompt: 5, maxCompletion: 6, layers: 2, window: 4 };
 const PO: PolicyConfig = { ...T.policy, image: 16, vocab: 20, maxText: 5, chunk: 3, steps: 3 };
 const B = 3;
@@ -259,5 +260,82 @@ describe('models: policy options (keypoint tokens, standardised pixels, x-predic
     assert.ok(last <= 0.1 * first, `loss ${first} → ${last}`);
     po.dispose();
     await switchBackend('cpu');
+  });
+});
+
+describe('models: planner and grounding vision options (keypoint tokens, detection slots)', () => {
+  before(async () => {
+    await switchBackend('cpu');
+  });
+  const PK: PlannerConfig = { ...P, keypoints: { keypoints: 3, cell: 4, hidden: 8 }, slots: 2 };
+
+  it('rejects bad options with the field', () => {
+    assert.throws(() => new Planner({ ...P, keypoints: { keypoints: 3, cell: 5, hidden: 8 } }, 0), /PlannerConfig.image must be a multiple of keypoints.cell \(got 16 with cell 5\)/);
+    assert.throws(() => new Planner({ ...P, slots: 1.5 }, 0), /PlannerConfig.slots must be a positive integer \(got 1.5\)/);
+    assert.throws(() => new Planner(P, 0).detect(plannerInputs(1).inp.images!), /Planner.detect: this planner has no detection slots/);
+    assert.throws(() => new GroundingModel({ ...G, keypoints: { keypoints: 2, cell: 3, hidden: 4 } }, 0), /GroundingConfig.image must be a multiple of keypoints.cell \(got 16 with cell 3\)/);
+  });
+
+  it('planner: keypoint and slot tokens follow the pooled patches, every completion token sees all of them', () => {
+    const pl = new Planner(PK, 1);
+    assert.equal(pl.prefixTokens, P.imageTokens + 3 + 2);
+    for (let i = 0; i < PK.layers; i++) assert.equal(pl.layerAttention(i).prefix, pl.prefixTokens);
+    const pi = plannerInputs(2);
+    // The image reaches the completion's log-probs through the new tokens: changing only the images changes them.
+    const a = pl.logProb(pi.inp, pi.comp, pi.compMask).sum.arraySync();
+    const other = { ...pi.inp, images: tf.reverse(pi.inp.images!, 0) as tf.Tensor4D };
+    const b = pl.logProb(other, pi.comp, pi.compMask).sum.arraySync();
+    assert.ok(a.some((v, i) => Math.abs(v - b[i]) > 1e-4));
+    assert.deepEqual(pl.detect(pi.inp.images!).shape, [B, 2, 2]);
+    pl.dispose();
+  });
+
+  it('planner: detection gradients match central finite differences', async () => {
+    const pl = new Planner(PK, 3);
+    const imgs = plannerInputs(4).inp.images!;
+    const target = tf.tensor3d(new Rng(5).normals(B * 2 * 2), [B, 2, 2]);
+    const loss = () => tf.losses.meanSquaredError(target, pl.detect(imgs)) as tf.Scalar;
+    // Only the vision tower reaches the detection head.
+    const vision = new Map([...pl.params].filter(([n]) => n.startsWith('vision_tower.')));
+    const { grads } = await gradients({ params: vision, loss });
+    for (const pname of ['vision_tower.vision_model.slot_queries', 'vision_tower.vision_model.keypoints.keypoint_logits.weight', 'vision_tower.detection_head.weight']) {
+      const v = pl.params.get(pname)!;
+      const idx = 1;
+      const base = v.dataSync().slice();
+      const at = (d: number) => { const x = base.slice(); x[idx] += d; v.assign(tf.tensor(x, v.shape)); return tf.tidy(() => loss().dataSync()[0]); };
+      const h = 1e-2;
+      const fd = (at(h) - at(-h)) / (2 * h);
+      v.assign(tf.tensor(base, v.shape));
+      const g = grads[pname][idx];
+      assert.ok(Math.abs(fd - g) <= 5e-2 * Math.max(Math.abs(fd), Math.abs(g)) + 5e-4, `${pname}[${idx}]: finite difference ${fd} vs analytic ${g}`);
+    }
+    pl.dispose();
+  });
+
+  it('planner: the detection head overfits the block positions of a fixed batch', async function () {
+    this.timeout(120000);
+    await switchBackend('wasm');
+    const pl = new Planner(PK, 7);
+    const imgs = plannerInputs(8).inp.images!;
+    const target = tf.tensor3d(new Rng(9).normals(B * 2 * 2, 0.5), [B, 2, 2]);
+    const loss = () => tf.losses.meanSquaredError(target, pl.detect(imgs)) as tf.Scalar;
+    const opt = tf.train.adam(3e-3);
+    const first = tf.tidy(() => loss().dataSync()[0]);
+    let last = first;
+    for (let i = 0; i < 300 && last > 0.05 * first; i++) last = (opt.minimize(loss, true, [...pl.params.values()]) as tf.Scalar).dataSync()[0];
+    assert.ok(last <= 0.05 * first, `loss ${first} → ${last}`);
+    pl.dispose();
+    await switchBackend('cpu');
+  });
+
+  it('grounding: keypoint tokens join the vision tower and the embedding stays unit-norm; FiLM still starts as the identity', () => {
+    const g = new GroundingModel({ ...G, keypoints: { keypoints: 2, cell: 4, hidden: 4 } }, 2);
+    const gi = groundingInputs(1);
+    const e = g.encodeVisionAction(gi.b);
+    assert.deepEqual(e.shape, [B, G.embed]);
+    assert.ok(Math.abs(e.norm('euclidean', 1).dataSync()[0] - 1) < 1e-5);
+    const other = { ...gi.b, trajectories: tf.tensor3d(new Rng(9).normals(3 * 5 * 4), [3, 5, 4]) };
+    assert.deepEqual(Array.from(e.dataSync()), Array.from(g.encodeVisionAction(other).dataSync()));
+    g.dispose();
   });
 });

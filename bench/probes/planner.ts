@@ -1,0 +1,109 @@
+/**
+ * Probe (issue 15): the planner's vision-language path. Trains the small preset's planner (CFG merged into its config,
+ * e.g. {"keypoints":{"keypoints":8,"cell":4,"hidden":32},"slots":4}) on N synthesised episodes (/tmp/pdata-N, made on
+ * first use) and prints held-out accuracies:
+ *   WSTEPS  'where is the X' questions only (3000 boards); DET=w adds w × the detection loss (needs slots);
+ *           CHEAT=1 replaces the image tokens by the true block positions (colour one-hot, x, y; NOREG=1 drops the
+ *           region one-hot): the decoder alone, as an upper bound.
+ *   PSTEPS  the base planner's pre-training task (scene questions of all kinds + instruction language; SHARE, DW).
+ *   SSTEPS  supervised fine-tuning on ground-truth sub-tasks (block and semantic accuracy on validation samples).
+ *   WFIRST=1 runs WSTEPS before PSTEPS (a curriculum).
+ */
+import * as fs from 'fs';
+import { initBackend } from '../../src/backend';
+import { synthesize } from '../../src/sim/synth';
+import { loadSamples, trainTokenizer } from '../../src/experiments/dataset';
+import { getPreset } from '../../src/experiments/presets';
+import { Planner } from '../../src/models/planner';
+import { plannerPretrainTask, plannerSftTask, detectionTargets } from '../../src/experiments/tasks';
+import { plannerInputs } from '../../src/models/inputs';
+import { train } from '../../src/train/loop';
+import { ImageCache } from '../../src/data/samples';
+import { sceneBoards, sceneQA, regionOf } from '../../src/sim/scenes';
+import * as tf from '@tensorflow/tfjs';
+import { evaluationQuestions, sceneDescriptionAccuracy } from '../../src/eval/scene-description';
+import { BLOCK_SETS } from '../../src/sim/constants';
+
+const env = (k: string, d: string) => process.env[k] ?? d;
+(async () => {
+  await initBackend();
+  const N = +env('N', '300');
+  if (!fs.existsSync(`/tmp/pdata-${N}/dataset_info.json`)) {
+    await synthesize({ out: `/tmp/pdata-${N}`, episodes: N, seed: 0, blocks: 4, image: [64, 64], camera: 'topdown', episodesPerShard: 50, workers: 2, progress: 'lines' });
+  }
+  const samples = await loadSamples(`/tmp/pdata-${N}`, { valFraction: 0.1, testFraction: 0.15, chunk: 8, policyStride: 2 });
+  const tok = trainTokenizer(samples);
+  const preset = getPreset('small');
+  const cfg = { ...preset.models.planner, vocab: tok.size, ...JSON.parse(env('CFG', '{}')) };
+  const pl = new Planner(cfg, 7);
+  console.log('planner params', [...pl.params.values()].reduce((a, v) => a + v.size, 0), JSON.stringify(cfg.keypoints ?? null));
+  const cache = new ImageCache(64);
+  const opts = { specs: BLOCK_SETS.BLOCK_4, image: [64, 64] as [number, number], camera: 'topdown' as const, jpegQuality: 95 };
+  const t0 = Date.now();
+  const tc = (steps: number, lr: number, ve: number) => ({ steps, peakLr: lr, warmupSteps: 20, finalLr: lr / 20, optimizer: { weightDecay: 0.01 }, clipNorm: 1, seed: 5, runDir: fs.mkdtempSync('/tmp/pp-'), checkpointEvery: 0, validateEvery: ve, resume: false, progress: 'silent' as const });
+  const runP = async () => {
+  const PS = +env('PSTEPS', '600');
+  if (PS > 0) {
+    const val = sceneBoards(96, 77, opts);
+    const task = plannerPretrainTask(pl, samples.hierarchical.train, tok, cache, 32, { boards: sceneBoards(+env('BOARDS', '3000'), 5, opts), share: +env('SHARE', '0.75'), detectionWeight: +env('DW', '0'), val: { boards: val, questions: evaluationQuestions(val, 78) } });
+    const v = task.validate!;
+    task.validate = async () => { const r: any = await v();
+      if (cfg.slots) { const inp = plannerInputs(cache, tok, val.slice(0, 64).map((b) => ({ imageJpeg: b.imageJpeg, highLevel: '' })), 20); const p = pl.detect(inp.images!); r.detMse = tf.losses.meanSquaredError(detectionTargets(val.slice(0, 64), 4), p).dataSync()[0]; }
+      console.log('pretrain', ((Date.now() - t0) / 1000).toFixed(0) + 's', JSON.stringify(r)); return r; };
+    await train(task, tc(PS, +env('LR', '2e-3'), +env('VE', '100')));
+  }
+  };
+  const runW = async () => {
+  const WS = +env('WSTEPS', '0');
+  if (WS > 0) {
+    const boards = sceneBoards(+env('BOARDS', '3000'), 5, opts);
+    const pseudo = boards.flatMap((b) => b.state.blocks.map((bl) => { const qa = sceneQA({ kind: 'where', block: bl.name }, b.state); return { imageJpeg: b.imageJpeg, highLevel: qa.prompt, lowLevel: qa.answer } as any; }));
+    const val = sceneBoards(96, 77, opts);
+    const qs = val.map((b, i) => ({ kind: 'where' as const, block: b.state.blocks[i % 4].name }));
+    const task = plannerSftTask(pl, pseudo, tok, cache, 32);
+    if (env('CHEAT', '')) {
+      const stateOf = new Map<Uint8Array, any>();
+      for (const b of [...boards, ...val]) stateOf.set(b.imageJpeg, b.state);
+      const names = ['top_left', 'top', 'top_right', 'center_left', 'center', 'center_right', 'bottom_left', 'bottom', 'bottom_right'];
+      const proj = pl.ps.create('cheat.proj', [15, cfg.width], { kind: 'normal', std: 1 / Math.sqrt(15) });
+      let cur: any[] = [];
+      const nb = task.nextBatch; task.nextBatch = (rng, st) => { const bb: any = nb(rng, st); return bb; };
+      // capture states through the images' jpeg order: wrap plannerInputs via the cache
+      const origGet = cache.get.bind(cache); (cache as any).get = (j: Uint8Array) => { cur.push(stateOf.get(j)); return origGet(j); };
+      (pl as any).imageTokens = (images: any) => {
+        const B = images.shape[0]; const st = cur.slice(-B); cur = [];
+        const f = new Float32Array(B * 24 * 15);
+        st.forEach((s: any, i: number) => s.blocks.forEach((bl: any, k: number) => { const o = (i * 24 + k) * 15; f[o + k] = 1; f[o + 4] = bl.x; f[o + 5] = bl.y; if (!process.env.NOREG) f[o + 6 + names.indexOf(regionOf([bl.x, bl.y]))] = 1; f[o + 4] = (bl.x - 0.375) / 0.15; f[o + 5] = bl.y / 0.2; }));
+        return tf.tensor3d(f, [B, 24, 15]).reshape([B * 24, 15]).matMul(proj).reshape([B, 24, cfg.width]);
+      };
+    }
+    if (env('DET', '')) {
+      const stateOf = new Map<Uint8Array, any>();
+      for (const b of [...boards, ...val]) stateOf.set(b.imageJpeg, b.state);
+      let cur: any[] = [];
+      const origGet = cache.get.bind(cache); (cache as any).get = (j: Uint8Array) => { cur.push(stateOf.get(j)); return origGet(j); };
+      const Wd = cfg.width;
+      const lossLm = task.loss;
+      task.loss = (b: any) => {
+        const B = b.inp.images.shape[0]; const st = cur.slice(-B); cur = [];
+        const y = tf.tensor3d(st.flatMap((s: any) => s.blocks.flatMap((bl: any) => [(bl.x - 0.375) / 0.15, bl.y / 0.2])), [B, 4, 2]);
+        const pred = pl.detect(b.inp.images);
+        const det = tf.losses.meanSquaredError(y, pred);
+        return lossLm(b).add(det.mul(+env('DET', '1'))) as tf.Scalar;
+      };
+    }
+    task.validate = () => { const r = sceneDescriptionAccuracy(pl, tok, cache, val, qs); console.log('where', ((Date.now() - t0) / 1000).toFixed(0) + 's', r.sceneWhereAccuracy.toFixed(3)); return { w: r.sceneWhereAccuracy }; };
+    const r = await train(task, tc(WS, +env('LR', '2e-3'), +env('VE', '100')));
+    const L = r.losses; const k = Math.max(1, Math.floor(L.length / 10));
+    console.log('loss', Array.from({ length: Math.ceil(L.length / k) }, (_, i) => (L.slice(i * k, i * k + k).reduce((a, b) => a + b, 0) / L.slice(i * k, i * k + k).length).toFixed(3)).join(' '));
+  }
+  };
+  if (env('WFIRST', '')) { await runW(); await runP(); } else { await runP(); await runW(); }
+  const SS = +env('SSTEPS', '0');
+  if (SS > 0) {
+    const task = plannerSftTask(pl, samples.hierarchical.train, tok, cache, 32, samples.hierarchical.val.slice(0, 128));
+    const v = task.validate!;
+    task.validate = async () => { const r = await v(); console.log('sft', ((Date.now() - t0) / 1000).toFixed(0) + 's', JSON.stringify(r)); return r; };
+    await train(task, tc(SS, +env('SLR', '1e-3'), +env('VE', '100')));
+  }
+})();
