@@ -51,7 +51,7 @@ const MODELS: Record<PresetName, ModelPresets> = {
   small: {
     // Patch 16 on 64×64 images (16 patch tokens) keeps a training step within a laptop CPU's budget on wasm.
     grounding: {
-      conditioning: 'action', image: 64, patch: 16, vision: enc(128, 3, 4), pixelMean: [0.5, 0.5, 0.5], pixelStd: [0.5, 0.5, 0.5], pooling: 'attention', vocab: 256, maxText: 24, text: enc(96, 2, 4),
+      conditioning: 'action', image: 64, patch: 16, vision: enc(128, 3, 4), pixelMean: SIM_PIXEL_MEAN, pixelStd: SIM_PIXEL_STD, keypoints: { keypoints: 8, cell: 4, hidden: 32 }, pooling: 'attention', vocab: 256, maxText: 24, text: enc(96, 2, 4),
       trajectoryLength: 32, action: enc(64, 2, 4), embed: 96, logitScaleInit: 1 / 0.07, logitScaleMax: 100,
     },
     planner: {

@@ -12,8 +12,8 @@
  * trajectory-driven query lets the model look where the actions were. Its projections start at zero, so the pool
  * starts as the mean and the model as the plain one.
  *
- * Input standardisation: pixels are standardised per channel (`pixelMean`, `pixelStd`; presets.ts says which statistics
- * each preset uses): the board is dark and uniform, so (x − 0.5)/0.5 maps nearly every
+ * Input standardisation: pixels are standardised per channel (`pixelMean`, `pixelStd`; the small preset uses the
+ * simulator's measured statistics, presets.ts): the board is dark and uniform, so (x − 0.5)/0.5 maps nearly every
  * pixel to the same value and the blocks to small deviations.
  *
  * Keypoint tokens (`keypoints`, nn/keypoints.ts) join the patch tokens in the vision tower, so FiLM and the pools see
