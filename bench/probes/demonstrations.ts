@@ -5,21 +5,35 @@
  * 2. A 3×256 ReLU MLP from the true state (effector, setpoint, every block, the moved block, the goal point; REL=1:
  *    block − effector and goal − block only) to the 8-action chunk: train / val MSE against the actions' variance,
  *    per family and per chunk position.
- *   N=300 STEPS=1500 npx tsx bench/probes/demonstrations.ts   (ONLY_ORACLE=1: part 1 only)
+ * 3. That MLP in closed loop on CLOSED held-out boards' ground-truth sub-tasks (EXEC actions of each chunk), beside
+ *    the oracle: whether demonstrations this well fitted are enough to push blocks, with perfect perception.
+ *   N=300 STEPS=1500 npx tsx bench/probes/demonstrations.ts   (ONLY_ORACLE=1: part 1 only; CLOSED=0: no part 3)
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { simulateEpisode, DEFAULT_EPISODE } from '../../src/sim/episode';
 import { blockSet } from '../../src/sim/constants';
-import { goalPoint } from '../../src/sim/tasks';
+import { goalPoint, isSuccess, type Task } from '../../src/sim/tasks';
+import { stepWorld, type WorldState } from '../../src/sim/world';
+import { groundTruthPlanner, hierarchyMetrics, oracleExecutor, runHierarchy, type ExecutorFn } from '../../src/eval/hierarchy';
 import { parseSubTask } from '../../src/text/subtask-parser';
 import { taskFromParsed } from '../../src/eval/hierarchy';
 import { Rng } from '../../src/util/rng';
 import { PushOracle } from '../../src/sim/oracle';
 
+const specs = blockSet(4);
+
+/** The true state the MLP sees (REL=1: block − setpoint, goal − block and a point2block flag, zero-padded to the same width). */
+function features(w: WorldState, task: Task): number[] {
+  const g = task.family === 'point2block' ? [0, 0] : goalPoint(task, w);
+  const tb = w.blocks.find((b) => b.name === task.block)!;
+  if (process.env.REL) return [(tb.x - w.target[0]) * 5, (tb.y - w.target[1]) * 5, (g[0] - tb.x) * 5, (g[1] - tb.y) * 5, task.family === 'point2block' ? 1 : 0, ...Array(13).fill(0)];
+  const f = [...w.effector, ...w.target, ...w.blocks.flatMap((b) => [b.x, b.y]), ...specs.map((b) => (b.name === task.block ? 1 : 0)), ...g];
+  return f.map((v, i) => (i < 12 || i >= 16 ? (v - (i % 2 === 0 ? 0.375 : 0)) * 5 : v));
+}
+
 (async () => {
   await initBackend();
-  const specs = blockSet(4);
   const FAM: string[] = []; const ORA: number[] = []; const ORA2: number[] = []; const ORAF: string[] = []; const X: number[][] = [], Y: number[][] = [], M: number[][] = [], ep: number[] = [];
   const N = +(process.env.N ?? 300);
   for (let e = 0; e < N; e++) {
@@ -31,13 +45,10 @@ import { PushOracle } from '../../src/sim/oracle';
         const p = parseSubTask(s.instruction, specs);
         const task = taskFromParsed(p, s.instruction, r.states![s.start]);
         if (!task) continue;
-        const g = task.family === 'point2block' ? [0, 0] : goalPoint(task, w);
-        const tb = w.blocks.find((b) => b.name === task.block)!;
-        const f = process.env.REL ? [(tb.x - w.target[0]) * 5, (tb.y - w.target[1]) * 5, (g[0] - tb.x) * 5, (g[1] - tb.y) * 5, task.family === 'point2block' ? 1 : 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : [...w.effector, ...w.target, ...w.blocks.flatMap((b) => [b.x, b.y]), ...specs.map((b) => (b.name === task.block ? 1 : 0)), ...g];
         const y: number[] = [], m: number[] = [];
         for (let c = 0; c < 8; c++) { const a = t + c < s.end ? steps[t + c].action : [0, 0]; y.push(a[0] / 0.03, a[1] / 0.03); m.push(t + c < s.end ? 1 : 0, t + c < s.end ? 1 : 0); }
         { const errs = [0, 1].map((ph) => { const o = new PushOracle(task, { noise: 0, pushSpeed: 0.35, moveSpeed: 0.3 }); const a = o.act(w); const d = [a[0] / 0.03 - steps[t].action[0] / 0.03, a[1] / 0.03 - steps[t].action[1] / 0.03]; return (d[0] ** 2 + d[1] ** 2) / 2; }); ORA.push(errs[0]); ORA2.push(Math.min(...errs)); ORAF.push(task.family); }
-        FAM.push(task.family); X.push(process.env.REL ? f : f.map((v, i) => (i < 12 || i >= 16 ? (v - (i % 2 === 0 ? 0.375 : 0)) * 5 : v))); Y.push(y); M.push(m); ep.push(e);
+        FAM.push(task.family); X.push(features(w, task)); Y.push(y); M.push(m); ep.push(e);
       }
     }
   }
@@ -63,4 +74,22 @@ import { PushOracle } from '../../src/sim/oracle';
   const P = tf.tidy(() => (model.predict(tf.tensor2d(va.map((i) => X[i]))) as tf.Tensor).arraySync() as number[][]);
   const pos = Array.from({ length: 8 }, (_, c) => { let s = 0, n = 0; va.forEach((i, k) => { if (M[i][2 * c]) { s += (P[k][2 * c] - Y[i][2 * c]) ** 2 + (P[k][2 * c + 1] - Y[i][2 * c + 1]) ** 2; n += 2; } }); return (s / n).toFixed(3); });
   console.log(`val MSE by chunk position: ${pos.join(' ')}`);
+  // 3. Closed loop: the MLP drives the simulator on the ground-truth sub-tasks of fresh boards (the task it is given is
+  //    the true one: privileged), executing EXEC actions of each predicted chunk — what a perfect perception would allow.
+  const CLOSED = +(process.env.CLOSED ?? 20);
+  if (!CLOSED) return;
+  const EXEC = +(process.env.EXEC ?? 2);
+  const mlpExecutor: ExecutorFn = (world, _text, task, steps) => {
+    if (!task) return 0;
+    let t = 0;
+    while (t < steps && !isSuccess(task, world)) {
+      const chunk = tf.tidy(() => (model.predict(tf.tensor2d([features(world, task)])) as tf.Tensor).dataSync());
+      for (let c = 0; c < EXEC && t < steps && !isSuccess(task, world); c++, t++) stepWorld(world, [chunk[2 * c] * 0.03, chunk[2 * c + 1] * 0.03]);
+    }
+    return t;
+  };
+  for (const [name, ex] of [['oracle', oracleExecutor], ['state MLP', mlpExecutor]] as const) {
+    const m = hierarchyMetrics(runHierarchy(groundTruthPlanner, ex, { episodes: CLOSED, seed: 1000003, blocks: 4, stepsPerSubtask: 40, storedImage: [8, 8] }));
+    console.log(`closed loop, ${name}, ${CLOSED} held-out boards: sub-task success ${m.subTaskSuccess.toFixed(3)} (${m.subTasks} sub-tasks), long-horizon ${m.longHorizonSuccess.toFixed(3)}`);
+  }
 })();
