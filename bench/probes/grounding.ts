@@ -5,23 +5,17 @@
  */
 import * as fs from 'fs';
 import { initBackend } from '../../src/backend';
-import { synthesize } from '../../src/sim/synth';
-import { loadSamples, trainTokenizer } from '../../src/experiments/dataset';
 import { getPreset } from '../../src/experiments/presets';
 import { GroundingModel } from '../../src/models/grounding';
 import { groundingTask } from '../../src/experiments/tasks';
 import { train } from '../../src/train/loop';
 import { ImageCache } from '../../src/data/samples';
+import { env, probeData } from './probe-data';
 
-const env = (k: string, d: string) => process.env[k] ?? d;
 (async () => {
   await initBackend();
   const N = +env('N', '300');
-  if (!fs.existsSync(`/tmp/pdata-${N}/dataset_info.json`)) {
-    await synthesize({ out: `/tmp/pdata-${N}`, episodes: N, seed: 0, blocks: 4, image: [64, 64], camera: 'topdown', episodesPerShard: 50, workers: 2, progress: 'lines' });
-  }
-  const samples = await loadSamples(`/tmp/pdata-${N}`, { valFraction: 0.1, testFraction: 0.15, chunk: 8, policyStride: 2 });
-  const tok = trainTokenizer(samples);
+  const { samples, tok } = await probeData(N);
   const preset = getPreset('small');
   const cfg = { ...preset.models.grounding, vocab: tok.size, trajectoryLength: 32, pixelMean: [0.207, 0.207, 0.207], pixelStd: [0.062, 0.062, 0.062], ...JSON.parse(env('CFG', '{}')) };
   const g = new GroundingModel(cfg, 7);

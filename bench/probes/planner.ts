@@ -11,28 +11,22 @@
  */
 import * as fs from 'fs';
 import { initBackend } from '../../src/backend';
-import { synthesize } from '../../src/sim/synth';
-import { loadSamples, trainTokenizer } from '../../src/experiments/dataset';
 import { getPreset } from '../../src/experiments/presets';
 import { Planner } from '../../src/models/planner';
 import { plannerPretrainTask, plannerSftTask, detectionTargets } from '../../src/experiments/tasks';
 import { plannerInputs } from '../../src/models/inputs';
 import { train } from '../../src/train/loop';
 import { ImageCache } from '../../src/data/samples';
+import { env, probeData } from './probe-data';
 import { sceneBoards, sceneQA, regionOf } from '../../src/sim/scenes';
 import * as tf from '@tensorflow/tfjs';
 import { evaluationQuestions, sceneDescriptionAccuracy } from '../../src/eval/scene-description';
 import { BLOCK_SETS } from '../../src/sim/constants';
 
-const env = (k: string, d: string) => process.env[k] ?? d;
 (async () => {
   await initBackend();
   const N = +env('N', '300');
-  if (!fs.existsSync(`/tmp/pdata-${N}/dataset_info.json`)) {
-    await synthesize({ out: `/tmp/pdata-${N}`, episodes: N, seed: 0, blocks: 4, image: [64, 64], camera: 'topdown', episodesPerShard: 50, workers: 2, progress: 'lines' });
-  }
-  const samples = await loadSamples(`/tmp/pdata-${N}`, { valFraction: 0.1, testFraction: 0.15, chunk: 8, policyStride: 2 });
-  const tok = trainTokenizer(samples);
+  const { samples, tok } = await probeData(N);
   const preset = getPreset('small');
   const cfg = { ...preset.models.planner, vocab: tok.size, ...JSON.parse(env('CFG', '{}')) };
   const pl = new Planner(cfg, 7);

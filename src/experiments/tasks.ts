@@ -19,7 +19,8 @@ import { flowMatchingLoss, symmetricInfoNCE } from '../train/losses';
 import type { TrainTask } from '../train/loop';
 import type { CandidateScorer, PreferencePolicy } from '../train/simpo-iterations';
 import { Rng } from '../util/rng';
-import { groundingBatch, plannerCompletion, plannerInputs, policyInputs, textBatch } from '../models/inputs';
+import { groundingBatch, imageBatch, plannerCompletion, plannerInputs, policyInputs, textBatch } from '../models/inputs';
+import { imagePoint, type CameraName } from '../sim/render';
 
 const pick = <T>(rng: Rng, xs: T[], n: number) => Array.from({ length: n }, () => xs[rng.int(xs.length)]);
 
@@ -111,27 +112,60 @@ export function groundingSimilarity(m: GroundingModel, samples: HierarchicalSamp
   return sim;
 }
 
-/** Flow-matching behaviour cloning on (image, sub-task, state) → action chunk. */
-export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cache: ImageCache, batchSize: number): TrainTask<{ inp: ReturnType<typeof policyInputs>; actions: tf.Tensor3D; mask: tf.Tensor2D; noise: tf.Tensor3D; t: tf.Tensor1D }> {
+/**
+ * Detection for the policy's keypoints (PaliGemma-style localisation as regression, on the simulator's random boards):
+ * keypoint k < n says where block k of the block set is, keypoint n where the effector is, in the image frame of
+ * sim/render.ts imagePoint. The dataset's frames carry no block positions, so the boards are rendered afresh.
+ */
+export interface PolicyDetection {
+  boards: SceneBoard[];
+  camera: CameraName;
+  weight: number;
+}
+
+/** Detection targets [B, n + 1, 2] of boards: the blocks in block-set order, then the effector. */
+export function keypointTargets(boards: SceneBoard[], camera: CameraName): tf.Tensor3D {
+  const n = boards[0].state.blocks.length + 1;
+  return tf.tensor3d(boards.flatMap((b) => [...b.state.blocks.map((bl) => [bl.x, bl.y] as [number, number]), b.state.effector].flatMap((p) => imagePoint(camera, p))), [boards.length, n, 2]);
+}
+
+type PolicyBatch = { inp: ReturnType<typeof policyInputs>; actions: tf.Tensor3D; mask: tf.Tensor2D; noise: tf.Tensor3D; t: tf.Tensor1D; detection?: { images: tf.Tensor4D; targets: tf.Tensor3D } };
+
+/** Flow-matching behaviour cloning on (image, sub-task, state) → action chunk, with the keypoints' detection loss beside it. */
+export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cache: ImageCache, batchSize: number, detection?: PolicyDetection): TrainTask<PolicyBatch> {
   const c = p.config;
+  if (detection && detection.weight > 0) {
+    const need = detection.boards[0].state.blocks.length + 1;
+    if (!c.keypoints || c.keypoints.keypoints < need) throw new Error(`policyTask: detection needs a policy with at least ${need} keypoints (one per block and the effector; PolicyConfig.keypoints is ${JSON.stringify(c.keypoints)})`);
+  }
+  const detect = detection && detection.weight > 0 ? detection : null;
   return {
     name: 'policy',
     params: p.params,
     nextBatch: (rng) => {
       const s = pick(rng, train, batchSize);
-      return {
+      const batch: PolicyBatch = {
         inp: policyInputs(cache, tok, s, c.maxText),
         actions: tf.tensor3d(Float32Array.from(s.flatMap((x) => Array.from(x.actions))), [batchSize, c.chunk, c.actionDim]),
         mask: tf.tensor2d(Float32Array.from(s.flatMap((x) => Array.from(x.mask))), [batchSize, c.chunk]),
         noise: tf.tensor3d(rng.normals(batchSize * c.chunk * c.actionDim), [batchSize, c.chunk, c.actionDim]),
         t: tf.tensor1d(sampleFlowTime(rng, batchSize)),
       };
+      if (detect) {
+        const boards = pick(rng, detect.boards, batchSize);
+        batch.detection = { images: imageBatch(cache, boards.map((b) => b.imageJpeg)), targets: keypointTargets(boards, detect.camera) };
+      }
+      return batch;
     },
     loss: (b) => {
       const { pred, target } = p.flowMatching(b.inp, b.actions, b.noise, b.t);
-      return flowMatchingLoss(pred, target, b.mask);
+      const fm = flowMatchingLoss(pred, target, b.mask);
+      if (!detect || !b.detection) return fm;
+      const n = b.detection.targets.shape[1];
+      const coords = p.locate(b.detection.images).slice([0, 0, 0], [-1, n, -1]);
+      return fm.add(tf.losses.meanSquaredError(b.detection.targets, coords).mul(detect.weight)) as tf.Scalar;
     },
-    disposeBatch: (b) => tf.dispose([b.inp.images, b.inp.textIds, b.inp.textMask, b.inp.state, b.actions, b.mask, b.noise, b.t]),
+    disposeBatch: (b) => tf.dispose([b.inp.images, b.inp.textIds, b.inp.textMask, b.inp.state, b.actions, b.mask, b.noise, b.t, ...(b.detection ? [b.detection.images, b.detection.targets] : [])]),
   };
 }
 

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildAttention } from '../nn/attention';
 import { buildDecoderLayer, type DecoderDims } from '../nn/blocks';
-import { buildKeypoints } from '../nn/keypoints';
+import { buildKeypoints, type Keypoints } from '../nn/keypoints';
 import { buildGeGLU, buildLinear, buildPatchEmbed, buildRMSNorm, sinusoidal } from '../nn/layers';
 import { ParamStore } from '../nn/params';
 import { CENTER_X, CENTER_Y } from '../sim/constants';
@@ -48,8 +48,12 @@ export interface PolicyConfig {
   /** Per-channel pixel standardisation (the simulator's board is dark grey; blocks cover ~2% of it). */
   pixelMean?: [number, number, number];
   pixelStd?: [number, number, number];
-  /** Spatial-softmax keypoint tokens added to the prefix (nn/keypoints.ts): where each block is, to sub-cell precision. */
-  keypoints?: { keypoints: number; cell: number; hidden: number };
+  /**
+   * Spatial-softmax keypoint tokens added to the prefix (nn/keypoints.ts): where each block is, to sub-cell precision;
+   * `relative`: each token also carries its offsets to the other keypoints. `locate()` reads the keypoints'
+   * coordinates, which a detection loss can tie to the blocks and the effector (experiments/tasks.ts policyTask).
+   */
+  keypoints?: { keypoints: number; cell: number; hidden: number; relative?: boolean };
 }
 
 export function validatePolicyConfig(c: PolicyConfig): void {
@@ -76,6 +80,7 @@ export function validatePolicyConfig(c: PolicyConfig): void {
     const k = c.keypoints;
     for (const f of ['keypoints', 'cell', 'hidden'] as const) pos(`keypoints.${f}`, k[f]);
     if (c.image % k.cell !== 0) throw new Error(`PolicyConfig.image must be a multiple of keypoints.cell (got ${c.image} with cell ${k.cell})`);
+    if (k.relative !== undefined && typeof k.relative !== 'boolean') throw new Error(`PolicyConfig.keypoints.relative must be true or false (got ${JSON.stringify(k.relative)})`);
   }
 }
 
@@ -100,7 +105,7 @@ const STATE_SCALE = 5;
 export class Policy {
   readonly ps: ParamStore;
   private readonly patch;
-  private readonly keypoints: ReturnType<typeof buildKeypoints> | null;
+  private readonly keypoints: Keypoints | null;
   private readonly tokenEmbed: tf.Variable;
   private readonly stateProj;
   private readonly backbone: ReturnType<typeof buildDecoderLayer>[];
@@ -125,7 +130,7 @@ export class Policy {
     this.ps = new ParamStore(new Rng(seed), dry);
     const ps = this.ps;
     this.patch = buildPatchEmbed(ps, 'vlm.vision.embeddings', c.image, c.patch, 3, b.width);
-    this.keypoints = c.keypoints ? buildKeypoints(ps, 'vlm.vision.keypoints', { image: c.image, cell: c.keypoints.cell, channels: 3, hidden: c.keypoints.hidden, keypoints: c.keypoints.keypoints, d: b.width }) : null;
+    this.keypoints = c.keypoints ? buildKeypoints(ps, 'vlm.vision.keypoints', { image: c.image, cell: c.keypoints.cell, channels: 3, hidden: c.keypoints.hidden, keypoints: c.keypoints.keypoints, d: b.width, relative: c.keypoints.relative }) : null;
     this.tokenEmbed = ps.create('vlm.text_model.embed_tokens.weight', [c.vocab, b.width], { kind: 'normal', std: 0.02 });
     this.stateProj = buildLinear(ps, 'state_proj', 2, b.width, { std: torchStd(2) });
     const outStd = 0.02 / Math.sqrt(2 * b.layers);
@@ -154,12 +159,26 @@ export class Policy {
     return this.ps.params;
   }
 
+  private pixels(images: tf.Tensor4D): tf.Tensor4D {
+    const c = this.config;
+    return (c.pixelMean && c.pixelStd ? images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd)) : images.sub(0.5).div(0.5)) as tf.Tensor4D;
+  }
+
+  /**
+   * Where the keypoints of images [B, S, S, 3] in [0, 1] look: (row, column) in [−1, 1] per keypoint ([B, K, 2]), the
+   * frame of sim/render.ts imagePoint.
+   */
+  locate(images: tf.Tensor4D): tf.Tensor3D {
+    if (!this.keypoints) throw new Error('Policy.locate: this policy has no keypoint tokens (PolicyConfig.keypoints)');
+    return this.keypoints.forward(this.pixels(images)).coords;
+  }
+
   /** Backbone pass: the hidden states after each layer ([B, P, d] each; expert layer i reads layer i's) and the mask. */
   prefix(inp: PolicyInputs): { hidden: tf.Tensor3D[]; mask: tf.Tensor2D } {
     const c = this.config;
     const B = inp.images.shape[0];
     const L = inp.textIds.shape[1];
-    const pixels = c.pixelMean && c.pixelStd ? inp.images.sub(tf.tensor1d(c.pixelMean)).div(tf.tensor1d(c.pixelStd)) : inp.images.sub(0.5).div(0.5);
+    const pixels = this.pixels(inp.images);
     const patches = this.patch.fwd(pixels);
     const img = this.keypoints ? tf.concat([patches, this.keypoints.fwd(pixels)], 1) : patches;
     const imageTokens = img.shape[1]!;

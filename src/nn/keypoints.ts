@@ -31,6 +31,28 @@ export interface KeypointDims {
   d: number;
   /** Fourier frequencies of the coordinates: sin/cos(π·2^i·u) for i < frequencies. */
   frequencies?: number;
+  /**
+   * Each token also carries its keypoint's offsets to every other keypoint (c_k − c_j, with the same Fourier
+   * features). A push needs the block's position relative to the effector and the goal to a few millimetres; from
+   * absolute coordinates a network has to learn that subtraction, from offsets it reads it (environment.md, "The
+   * demonstrations can be cloned": a state MLP succeeds closed loop in 0.95 of sub-tasks from offsets, 0.12 from
+   * absolute positions).
+   */
+  relative?: boolean;
+}
+
+/** Keypoint tokens and the coordinates behind them: what `buildKeypoints` returns. */
+export interface Keypoints {
+  /** Tokens [B, K, d] of standardised images [B, S, S, C]. */
+  fwd: (x: tf.Tensor) => tf.Tensor3D;
+  /** Tokens and the expected (row, column) of each keypoint in [−1, 1] ([B, K, 2]), from one pass. */
+  forward: (x: tf.Tensor) => { tokens: tf.Tensor3D; coords: tf.Tensor3D };
+  tokens: number;
+}
+
+/** Pairwise offsets of coordinates [B, K, 2] → [B, K, K, 2]: entry (k, j) is c_k − c_j. */
+export function pairwiseOffsets(coords: tf.Tensor3D): tf.Tensor4D {
+  return coords.expandDims(2).sub(coords.expandDims(1)) as tf.Tensor4D;
 }
 
 /** Cell centres of a g×g grid in [−1, 1]: [g·g, 2] as (row, column), row-major like the patchify below. */
@@ -67,7 +89,7 @@ export function spatialSoftmax(logits: tf.Tensor3D, features: tf.Tensor3D, grid:
 }
 
 /** Keypoint tokens of images [B, S, S, C] (already standardised) → [B, K, d]. */
-export function buildKeypoints(ps: ParamStore, name: string, k: KeypointDims): { fwd: (x: tf.Tensor) => tf.Tensor3D; tokens: number } {
+export function buildKeypoints(ps: ParamStore, name: string, k: KeypointDims): Keypoints {
   if (k.image % k.cell !== 0) throw new Error(`keypoints: image size ${k.image} is not a multiple of the cell size ${k.cell}`);
   const F = k.frequencies ?? 4;
   const g = k.image / k.cell;
@@ -80,15 +102,17 @@ export function buildKeypoints(ps: ParamStore, name: string, k: KeypointDims): {
   const coordProj = buildLinear(ps, `${name}.coord_proj`, 2 + 4 * F, k.d, { std: 0.5 / Math.sqrt(2 + 4 * F) });
   const featProj = buildLinear(ps, `${name}.feature_proj`, k.hidden, k.d, { bias: false, std: 0.5 / Math.sqrt(k.hidden) });
   const index = ps.create(`${name}.index_embedding.weight`, [k.keypoints, k.d], { kind: 'normal', std: 0.02 });
-  return {
-    tokens: k.keypoints,
-    fwd: (x) => {
-      const B = x.shape[0];
-      const cells = x.reshape([B, g, k.cell, g, k.cell, k.channels]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, N, k.cell * k.cell * k.channels]);
-      const h = gelu(fc2(gelu(fc1(cells)))) as tf.Tensor3D;
-      const grid = cellGrid(g);
-      const { coords, pooled } = spatialSoftmax(logitsProj(h) as tf.Tensor3D, h, grid);
-      return coordProj(fourierFeatures(coords, F)).add(featProj(pooled)).add(index) as tf.Tensor3D;
-    },
+  const K = k.keypoints;
+  const relProj = k.relative ? buildLinear(ps, `${name}.offset_proj`, K * (2 + 4 * F), k.d, { bias: false, std: 0.5 / Math.sqrt(K * (2 + 4 * F)) }) : null;
+  const forward = (x: tf.Tensor) => {
+    const B = x.shape[0]!;
+    const cells = x.reshape([B, g, k.cell, g, k.cell, k.channels]).transpose([0, 1, 3, 2, 4, 5]).reshape([B, N, k.cell * k.cell * k.channels]);
+    const h = gelu(fc2(gelu(fc1(cells)))) as tf.Tensor3D;
+    const grid = cellGrid(g);
+    const { coords, pooled } = spatialSoftmax(logitsProj(h) as tf.Tensor3D, h, grid);
+    let tokens = coordProj(fourierFeatures(coords, F)).add(featProj(pooled)).add(index) as tf.Tensor3D;
+    if (relProj) tokens = tokens.add(relProj(fourierFeatures(pairwiseOffsets(coords), F).reshape([B, K, K * (2 + 4 * F)]))) as tf.Tensor3D;
+    return { tokens, coords };
   };
+  return { tokens: K, forward, fwd: (x) => forward(x).tokens };
 }

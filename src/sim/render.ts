@@ -31,7 +31,16 @@ interface Camera {
   toTable(u: number, v: number): [number, number] | null;
 }
 
-function perspectiveCamera(H: number, W: number): Camera {
+interface PinholeFrame {
+  C: number[];
+  fwd: number[];
+  right: number[];
+  up: number[];
+  fx: number;
+  fy: number;
+}
+
+function perspectiveCamera(H: number, W: number): Camera & { frame: PinholeFrame } {
   const C = [0.75, 0, 0.5];
   const look = [0.3, 0, 0];
   const f = [look[0] - C[0], look[1] - C[1], look[2] - C[2]];
@@ -47,6 +56,7 @@ function perspectiveCamera(H: number, W: number): Camera {
   const cx = W / 2;
   const cy = H / 2;
   return {
+    frame: { C, fwd, right, up: upv, fx, fy },
     toTable(u, v) {
       const xc = (u - cx) / fx;
       const yc = -(v - cy) / fy;
@@ -62,6 +72,25 @@ function topdownCamera(H: number, W: number): Camera {
   return {
     toTable: (u, v) => [BOARD.x0 + (v / H) * (BOARD.x1 - BOARD.x0), BOARD.y0 + (u / W) * (BOARD.y1 - BOARD.y0)],
   };
+}
+
+/**
+ * Where a table point (x, y) appears in an image from `camera`: (row, column) scaled to [−1, 1] over the frame, the
+ * coordinates of the keypoint stems' cell grid (nn/keypoints.ts). Independent of the image size (both cameras scale
+ * with it). Used to supervise a keypoint with the simulator's block and effector positions.
+ */
+export function imagePoint(camera: CameraName, p: [number, number]): [number, number] {
+  if (camera === 'topdown') return [(2 * (p[0] - BOARD.x0)) / (BOARD.x1 - BOARD.x0) - 1, (2 * (p[1] - BOARD.y0)) / (BOARD.y1 - BOARD.y0) - 1];
+  // Perspective: invert toTable's ray cast (a pinhole projection of the point on the plane z = 0).
+  const H = 180, W = 320;
+  const cam = perspectiveCamera(H, W);
+  const { C, fwd, right, up, fx, fy } = cam.frame;
+  const d = [p[0] - C[0], p[1] - C[1], -C[2]];
+  const dot = (a: number[]) => a[0] * d[0] + a[1] * d[1] + a[2] * d[2];
+  const z = dot(fwd);
+  const u = W / 2 + (dot(right) / z) * fx;
+  const v = H / 2 - (dot(up) / z) * fy;
+  return [(2 * v) / H - 1, (2 * u) / W - 1];
 }
 
 interface DrawBlock {

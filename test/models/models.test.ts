@@ -210,7 +210,7 @@ describe('models: policy options (keypoint tokens, standardised pixels, x-predic
   before(async () => {
     await switchBackend('cpu');
   });
-  const KP: PolicyConfig = { ...PO, pixelMean: [0.2, 0.2, 0.2], pixelStd: [0.06, 0.06, 0.06], keypoints: { keypoints: 4, cell: 4, hidden: 8 } };
+  const KP: PolicyConfig = { ...PO, pixelMean: [0.2, 0.2, 0.2], pixelStd: [0.06, 0.06, 0.06], keypoints: { keypoints: 4, cell: 4, hidden: 8, relative: true } };
 
   it('rejects bad options with the field and what is accepted', () => {
     assert.throws(() => new Policy({ ...PO, executeSteps: 4 }, 0), /PolicyConfig.executeSteps must be an integer in 1..chunk \(3\) \(got 4\)/);
@@ -218,6 +218,8 @@ describe('models: policy options (keypoint tokens, standardised pixels, x-predic
     assert.throws(() => new Policy({ ...PO, pixelMean: [0.2, 0.2, 0.2] }, 0), /pixelMean and pixelStd go together/);
     assert.throws(() => new Policy({ ...PO, pixelMean: [0, 0, 0], pixelStd: [1, 0, 1] }, 0), /PolicyConfig.pixelStd must be 3 finite numbers > 0/);
     assert.throws(() => new Policy({ ...PO, keypoints: { keypoints: 4, cell: 5, hidden: 8 } }, 0), /PolicyConfig.image must be a multiple of keypoints.cell \(got 16 with cell 5\)/);
+    assert.throws(() => new Policy({ ...PO, keypoints: { keypoints: 4, cell: 4, hidden: 8, relative: 'yes' as unknown as boolean } }, 0), /PolicyConfig.keypoints.relative must be true or false \(got "yes"\)/);
+    assert.throws(() => new Policy(PO, 0).locate(tf.zeros([1, 16, 16, 3]) as tf.Tensor4D), /Policy.locate: this policy has no keypoint tokens/);
   });
 
   it('keypoint tokens join the prefix after the patches, and the mask covers them', () => {

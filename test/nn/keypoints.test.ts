@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
-import { buildKeypoints, cellGrid, fourierFeatures, spatialSoftmax } from '../../src/nn/keypoints';
+import { buildKeypoints, cellGrid, fourierFeatures, pairwiseOffsets, spatialSoftmax } from '../../src/nn/keypoints';
 import { buildLinear } from '../../src/nn/layers';
 import { ParamStore } from '../../src/nn/params';
 import { AdamW } from '../../src/train/optim';
@@ -34,6 +34,30 @@ describe('nn: spatial-softmax keypoints', () => {
     const want = [0.25, -0.5, Math.sin(Math.PI * 0.25), Math.sin(2 * Math.PI * 0.25), Math.sin(-Math.PI * 0.5), Math.sin(-2 * Math.PI * 0.5),
       Math.cos(Math.PI * 0.25), Math.cos(2 * Math.PI * 0.25), Math.cos(-Math.PI * 0.5), Math.cos(-2 * Math.PI * 0.5)];
     want.forEach((w, i) => assert.ok(Math.abs(f[i] - w) < 1e-6, `[${i}] ${f[i]} vs ${w}`));
+  });
+
+  it('pairwise offsets: entry (k, j) is c_k − c_j', () => {
+    const o = pairwiseOffsets(tf.tensor3d([[[0.5, -0.25], [-0.5, 0.25], [0, 1]]])).arraySync()[0];
+    assert.deepEqual(o[0][1], [1, -0.5]);
+    assert.deepEqual(o[2][0], [-0.5, 1.25]);
+    assert.deepEqual(o[1][1], [0, 0]);
+  });
+
+  it('relative keypoint tokens: an offset projection is added, and forward returns the coordinates behind the tokens', () => {
+    const x = tf.tensor4d(new Rng(2).normals(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+    const plain = new ParamStore(new Rng(4));
+    const rel = new ParamStore(new Rng(4));
+    const a = buildKeypoints(plain, 'kp', { image: 8, cell: 2, channels: 3, hidden: 6, keypoints: 3, d: 5, frequencies: 1 });
+    const b = buildKeypoints(rel, 'kp', { image: 8, cell: 2, channels: 3, hidden: 6, keypoints: 3, d: 5, frequencies: 1, relative: true });
+    assert.deepEqual(rel.params.get('kp.offset_proj.weight')!.shape, [3 * 6, 5]);
+    assert.equal(plain.params.has('kp.offset_proj.weight'), false);
+    const fa = a.forward(x), fb = b.forward(x);
+    assert.deepEqual(fb.tokens.shape, [2, 3, 5]);
+    // Same seeds up to the offset projection: same coordinates, tokens differ by exactly the projected offsets.
+    assert.ok(fa.coords.sub(fb.coords).abs().max().dataSync()[0] < 1e-6);
+    const w = rel.params.get('kp.offset_proj.weight')!;
+    const want = fourierFeatures(pairwiseOffsets(fb.coords), 1).reshape([2 * 3, 3 * 6]).matMul(w).reshape([2, 3, 5]);
+    assert.ok(fb.tokens.sub(fa.tokens).sub(want).abs().max().dataSync()[0] < 1e-5);
   });
 
   it('the gradient with respect to the logits matches central finite differences', () => {

@@ -9,7 +9,7 @@ import { blockSet, LOCATIONS } from '../../src/sim/constants';
 import { DEFAULT_EPISODE, simulateEpisode } from '../../src/sim/episode';
 import { GoalPlan, GOALS, goalByName } from '../../src/sim/goals';
 import { PushOracle } from '../../src/sim/oracle';
-import { render } from '../../src/sim/render';
+import { imagePoint, render } from '../../src/sim/render';
 import { synthesize } from '../../src/sim/synth';
 import { blockSynonyms, FAMILIES, instructionFor, isSuccess, sampleTask, type Task } from '../../src/sim/tasks';
 import { maxOverlap, resetWorld, stepWorld, type WorldState } from '../../src/sim/world';
@@ -258,6 +258,23 @@ describe('sim/render', () => {
     };
     assert.ok(hasColour([102, 102, 255]) && hasColour([255, 102, 102]), 'blue and red blocks visible');
     assert.throws(() => render(s, { height: 0, width: 4, camera: 'topdown' }), /positive integers/);
+  });
+
+  it('imagePoint is where a block is drawn: the centroid of its pixels, both cameras, within half a pixel', () => {
+    for (const [camera, x, y] of [['topdown', 0.3, -0.1], ['topdown', 0.5, 0.2], ['perspective', 0.35, 0.1], ['perspective', 0.25, -0.15]] as const) {
+      const s: WorldState = { blocks: [{ name: 'red_cube', color: 'red', shape: 'cube', x, y, yaw: 0, radius: 0.02 }], effector: [0.55, 0.28], target: [0.55, 0.28] };
+      const [H, W] = camera === 'topdown' ? [64, 64] : [90, 160];
+      const img = render(s, { height: H, width: W, camera, supersample: 4 });
+      let n = 0, sr = 0, sc = 0;
+      for (let v = 0; v < H; v++) for (let u = 0; u < W; u++) {
+        const o = (v * W + u) * 3;
+        const red = (img[o] - 51) / (255 - 51); // share of the pixel covered by the red cube (255, 102, 102) over the board (51)
+        if (img[o] - img[o + 1] > 20) { n += red; sr += red * (v + 0.5); sc += red * (u + 0.5); }
+      }
+      const [row, col] = imagePoint(camera, [x, y]);
+      const dv = Math.abs(sr / n - ((row + 1) / 2) * H), du = Math.abs(sc / n - ((col + 1) / 2) * W);
+      assert.ok(dv < 0.5 && du < 0.5, `${camera} (${x}, ${y}): centroid off by (${dv.toFixed(2)}, ${du.toFixed(2)}) px`);
+    }
   });
 
   it('the cached JPEG encoder writes the same bytes as jpeg-js', () => {
