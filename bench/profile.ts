@@ -25,7 +25,7 @@ interface KernelTotals {
 }
 
 /** Wraps every registered kernel function of `backendName` with a timer; returns the totals and an undo. */
-function instrumentKernels(backendName: string): { totals: Map<string, KernelTotals>; restore: () => void } {
+export function instrumentKernels(backendName: string): { totals: Map<string, KernelTotals>; restore: () => void } {
   const totals = new Map<string, KernelTotals>();
   const undo: (() => void)[] = [];
   for (const k of tf.getKernelsForBackend(backendName)) {

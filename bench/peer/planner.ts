@@ -155,12 +155,20 @@ function lossFn(model: Planner, s: Setup, which: Which): () => tf.Scalar {
     const task = plannerSftTask(model, [], s.tok, new ImageCache(s.cfg.image), s.sizes.sft);
     return () => task.loss(s.sft);
   }
+  // As simpo-iterations.ts: chosen and rejected in one pass of twice the batch.
   const { inp, chosen, rejected } = s.simpo;
-  return () => simpoLoss(model.logProb(inp, chosen.ids, chosen.mask).mean, model.logProb(inp, rejected.ids, rejected.mask).mean, s.simpoConsts.beta, s.simpoConsts.gammaBetaRatio);
+  const n = chosen.ids.shape[0];
+  const two = (t: tf.Tensor | null) => (t ? tf.concat([t, t], 0) : null);
+  return () => {
+    // Built inside the step (variableGrads disposes them), as the pipeline builds its inputs per batch.
+    const both = { images: two(inp.images) as tf.Tensor4D | null, promptIds: two(inp.promptIds) as tf.Tensor2D, promptMask: two(inp.promptMask) as tf.Tensor2D };
+    const mean = model.logProb(both, tf.concat([chosen.ids, rejected.ids], 0) as tf.Tensor2D, tf.concat([chosen.mask, rejected.mask], 0) as tf.Tensor2D).mean;
+    return simpoLoss(mean.slice(0, n), mean.slice(n, n), s.simpoConsts.beta, s.simpoConsts.gammaBetaRatio);
+  };
 }
 
 /** Our training step as the loop takes it, minus clipping and the schedule (constant lr): loss, gradients, AdamW. */
-function makeStep(model: Planner, s: Setup, which: Which): { step: () => number; dispose: () => void } {
+export function makeStep(model: Planner, s: Setup, which: Which): { step: () => number; dispose: () => void } {
   // AdamW names its moment variables after the parameters and tf variable names are global: prefix the names so the
   // SFT and SimPO optimisers can coexist over the same kind of model.
   const names = [...model.params.keys()].map((n) => `${which}/${n}`);
