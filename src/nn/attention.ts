@@ -86,26 +86,14 @@ export function ropeTables(positions: number[], dh: number, theta = 10000): { co
 
 const ropeRowCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
 
-/** Applies RoPE to x [B, H, T, dh]: x·cos + rotate_half(x)·sin, rotate_half(x) = [−x₂, x₁]. */
+/** Applies RoPE to x [B, H, T, dh]. */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
-  const [B, H, T, dh] = x.shape;
+  const dh = x.shape[3];
   const half = dh / 2;
-  // rotate_half as one Reverse of the two halves, [x₂, x₁], with the minus sign moved into the sine table: the
-  // slice-slice-neg-concat form cost a SplitV and two PadV2 in every backward pass (~8% of a planner step).
-  const swapped = tf.reverse(x.reshape([B, H, T, 2, half]), 3).reshape([B, H, T, dh]);
-  const signedSin = sin.mul(rotateSign(dh));
-  return x.mul(cos).add(swapped.mul(signedSin)) as tf.Tensor4D;
-}
-
-const rotateSigns = new Map<number, tf.Tensor1D>();
-/** [−1 × dh/2, +1 × dh/2], kept (one small tensor per head size). */
-function rotateSign(dh: number): tf.Tensor1D {
-  let s = rotateSigns.get(dh);
-  if (!s) {
-    s = tf.keep(tf.tensor1d(Array.from({ length: dh }, (_, i) => (i < dh / 2 ? -1 : 1))));
-    rotateSigns.set(dh, s);
-  }
-  return s;
+  const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, half]);
+  const x2 = x.slice([0, 0, 0, half], [-1, -1, -1, half]);
+  const rotated = tf.concat([x2.neg(), x1], 3);
+  return x.mul(cos).add(rotated.mul(sin)) as tf.Tensor4D;
 }
 
 /** Additive mask [1 or B, 1, Tq, Tk]: 0 where allowed, −1e9 where masked. */

@@ -44,21 +44,6 @@ describe('nn: attention, RoPE, FiLM, parameters, safetensors', () => {
     assert.ok(Math.abs(dot(3, 1) - dot(1, 3)) > 1e-3, 'and it is not symmetric in the offset');
   });
 
-  it('RoPE equals x·cos + [−x₂, x₁]·sin (the slice-and-concat form), value and gradient', () => {
-    const rng = new Rng(4);
-    const x = tf.tensor4d(rng.normals(2 * 3 * 5 * 8), [2, 3, 5, 8]);
-    const w = tf.tensor4d(rng.normals(2 * 3 * 5 * 8), [2, 3, 5, 8]);
-    const { cos, sin } = ropeTables([0, 1, 2, 7, 30], 8);
-    const reference = (t: tf.Tensor4D) => {
-      const x1 = t.slice([0, 0, 0, 0], [-1, -1, -1, 4]);
-      const x2 = t.slice([0, 0, 0, 4], [-1, -1, -1, 4]);
-      return t.mul(cos).add(tf.concat([x2.neg(), x1], 3).mul(sin));
-    };
-    close(applyRope(x, cos, sin).dataSync(), reference(x).dataSync(), 1e-6);
-    const g = (f: (t: tf.Tensor4D) => tf.Tensor) => tf.grad((t: tf.Tensor) => f(t as tf.Tensor4D).mul(w).sum())(x).dataSync();
-    close(g((t) => applyRope(t, cos, sin)), g(reference), 1e-6);
-  });
-
   it('attention with a key/value cache equals attention over the whole sequence (GQA, RoPE, QK-norm, window)', () => {
     const ps = new ParamStore(new Rng(2));
     const attn = buildAttention(ps, 'a', { d: 16, heads: 4, kvHeads: 2, headDim: 8, rope: true, qkNorm: true, bias: false });
