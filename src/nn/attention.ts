@@ -86,13 +86,33 @@ export function ropeTables(positions: number[], dh: number, theta = 10000): { co
 
 const ropeRowCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
 
-/** Applies RoPE to x [B, H, T, dh]. */
+/**
+ * rotate-half as a product with a fixed signed permutation R [dh, dh] (x·R = [−x₂, x₁]). Slicing x into halves and
+ * concatenating them costs SplitV, Concat, Slice and PadV2 kernels in the backward pass (~43 ms of a ~500 ms planner
+ * SFT step on a Zen-1 EPYC); a product is one kernel each way, on every backend (a 5-D Reverse was not: see
+ * environment.md).
+ */
+function rotateHalfMatrix(dh: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${dh}`; // one per backend: a switch must not hand a kernel another backend's tensor
+  let r = rotateCache.get(key);
+  if (!r || r.isDisposed) {
+    const half = dh / 2;
+    const v = new Float32Array(dh * dh);
+    for (let i = 0; i < half; i++) {
+      v[(i + half) * dh + i] = -1;
+      v[i * dh + i + half] = 1;
+    }
+    r = tf.keep(tf.tensor2d(v, [dh, dh]));
+    rotateCache.set(key, r);
+  }
+  return r;
+}
+const rotateCache = new Map<string, tf.Tensor2D>();
+
+/** Applies RoPE to x [B, H, T, dh]: x·cos + rotate_half(x)·sin. */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
   const dh = x.shape[3];
-  const half = dh / 2;
-  const x1 = x.slice([0, 0, 0, 0], [-1, -1, -1, half]);
-  const x2 = x.slice([0, 0, 0, half], [-1, -1, -1, half]);
-  const rotated = tf.concat([x2.neg(), x1], 3);
+  const rotated = x.reshape([-1, dh]).matMul(rotateHalfMatrix(dh)).reshape(x.shape);
   return x.mul(cos).add(rotated.mul(sin)) as tf.Tensor4D;
 }
 

@@ -44,6 +44,20 @@ describe('nn: attention, RoPE, FiLM, parameters, safetensors', () => {
     assert.ok(Math.abs(dot(3, 1) - dot(1, 3)) > 1e-3, 'and it is not symmetric in the offset');
   });
 
+  it('RoPE as a product with the rotate-half matrix equals the half-slice formula, value and gradient', () => {
+    const x = tf.tensor4d(new Rng(9).normals(2 * 3 * 5 * 8), [2, 3, 5, 8]);
+    const { cos, sin } = ropeTables([0, 1, 4, 7, 20], 8);
+    const bySlices = (t: tf.Tensor4D) => {
+      const [x1, x2] = [t.slice([0, 0, 0, 0], [-1, -1, -1, 4]), t.slice([0, 0, 0, 4], [-1, -1, -1, 4])];
+      return t.mul(cos).add(tf.concat([x2.neg(), x1], 3).mul(sin));
+    };
+    close(applyRope(x, cos, sin).dataSync(), bySlices(x).dataSync(), 1e-6);
+    const w = tf.tensor4d(new Rng(10).normals(2 * 3 * 5 * 8), [2, 3, 5, 8]);
+    const g = tf.grad((t: tf.Tensor4D) => applyRope(t, cos, sin).mul(w).sum())(x);
+    const want = tf.grad((t: tf.Tensor4D) => bySlices(t).mul(w).sum())(x);
+    close(g.dataSync(), want.dataSync(), 1e-6);
+  });
+
   it('attention with a key/value cache equals attention over the whole sequence (GQA, RoPE, QK-norm, window)', () => {
     const ps = new ParamStore(new Rng(2));
     const attn = buildAttention(ps, 'a', { d: 16, heads: 4, kvHeads: 2, headDim: 8, rope: true, qkNorm: true, bias: false });
