@@ -7,6 +7,8 @@
  *    per family and per chunk position.
  * 3. That MLP in closed loop on CLOSED held-out boards' ground-truth sub-tasks (EXEC actions of each chunk), beside
  *    the oracle: whether demonstrations this well fitted are enough to push blocks, with perfect perception.
+ *   EFF=1: block − effector instead of block − setpoint; BS the batch (256).
+ *   NOISE (metres) perturbs the block and goal positions the MLP sees (keypoints a pixel off).
  *   N=300 STEPS=1500 npx tsx bench/probes/demonstrations.ts   (ONLY_ORACLE=1: part 1 only; CLOSED=0: no part 3)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,10 +26,17 @@ import { PushOracle } from '../../src/sim/oracle';
 const specs = blockSet(4);
 
 /** The true state the MLP sees (REL=1: block − setpoint, goal − block and a point2block flag, zero-padded to the same width). */
+const NOISE = +(process.env.NOISE ?? 0);
+const noiseRng = new Rng(99);
 function features(w: WorldState, task: Task): number[] {
-  const g = task.family === 'point2block' ? [0, 0] : goalPoint(task, w);
-  const tb = w.blocks.find((b) => b.name === task.block)!;
-  if (process.env.REL) return [(tb.x - w.target[0]) * 5, (tb.y - w.target[1]) * 5, (g[0] - tb.x) * 5, (g[1] - tb.y) * 5, task.family === 'point2block' ? 1 : 0, ...Array(13).fill(0)];
+  const g0 = task.family === 'point2block' ? [0, 0] : goalPoint(task, w);
+  const tb0 = w.blocks.find((b) => b.name === task.block)!;
+  // NOISE (metres): Gaussian error on the block's and the goal's positions, fresh at every call — what keypoints ~1 px off would give.
+  const tb = NOISE ? { ...tb0, x: tb0.x + NOISE * noiseRng.normal(), y: tb0.y + NOISE * noiseRng.normal() } : tb0;
+  const g = NOISE ? [g0[0] + NOISE * noiseRng.normal(), g0[1] + NOISE * noiseRng.normal()] : g0;
+  // EFF=1: relative to the effector (what the policy's state is) instead of the commanded setpoint (what the oracle acts on).
+  const e = process.env.EFF ? w.effector : w.target;
+  if (process.env.REL) return [(tb.x - e[0]) * 5, (tb.y - e[1]) * 5, (g[0] - tb.x) * 5, (g[1] - tb.y) * 5, task.family === 'point2block' ? 1 : 0, ...Array(13).fill(0)];
   const f = [...w.effector, ...w.target, ...w.blocks.flatMap((b) => [b.x, b.y]), ...specs.map((b) => (b.name === task.block ? 1 : 0)), ...g];
   return f.map((v, i) => (i < 12 || i >= 16 ? (v - (i % 2 === 0 ? 0.375 : 0)) * 5 : v));
 }
@@ -66,7 +75,7 @@ function features(w: WorldState, task: Task): number[] {
   const varOf = (ids: number[]) => { let s = 0, n = 0; const mu = [0, 0]; ids.forEach((i) => Y[i].forEach((v, k) => { if (M[i][k]) { mu[k % 2] += v; n++; } })); mu[0] /= n / 2; mu[1] /= n / 2; ids.forEach((i) => Y[i].forEach((v, k) => { if (M[i][k]) s += (v - mu[k % 2]) ** 2; })); return s / n; };
   console.log(`action variance: train ${varOf(tr).toFixed(3)} val ${varOf(va).toFixed(3)}`);
   for (let step = 1; step <= +(process.env.STEPS ?? 2000); step++) {
-    const ids = Array.from({ length: 256 }, () => tr[rng.int(tr.length)]);
+    const ids = Array.from({ length: +(process.env.BS ?? 256) }, () => tr[rng.int(tr.length)]);
     opt.minimize(() => tf.tidy(() => { const b = take(ids); const p = model.predict(b.x) as tf.Tensor; return p.sub(b.y).square().mul(b.m).sum().div(b.m.sum()) as tf.Scalar; }));
     if (step % 500 === 0) console.log(`step ${step}: train MSE ${mse(tr.slice(0, 2000)).toFixed(3)} val MSE ${mse(va).toFixed(3)}`);
   }

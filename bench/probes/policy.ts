@@ -2,6 +2,7 @@
  * Probe (issue 15): trains the policy alone on synthesised data and measures it the way the results table does.
  *   N episodes (data in /tmp/pdata-N, synthesised once), DET the keypoints' detection weight (needs CFG keypoints ≥ 5), SUB first training samples only (0 = all), STEPS × BS at LR,
  *   CFG a JSON object merged into the small preset's policy config (e.g. {"prediction":"action","executeSteps":2}),
+ *   PTR the pointer's cross-entropy weight (needs CFG pointer, e.g. {"keypoints":{...},"pointer":{"blocks":4}}),
  *   T1 fixes the flow time (1 = pure noise in: regression from the context), SAVE / LOAD a weights file.
  * Prints the loss curve, the sampled-action RMSE against the mean action's, and closed-loop sub-task and long-horizon
  * success with the ground-truth planner on EVAL training boards (seed 0) and HELD held-out boards (seed 1000003).
@@ -39,13 +40,22 @@ import { groundTruthPlanner, hierarchyMetrics, policyExecutor, runHierarchy } fr
   const t0 = Date.now();
   const DET = +env('DET', '0');
   const detection = DET ? { boards: sceneBoards(3000, 5, { specs: blockSet(4), image: [64, 64], camera: 'topdown', jpegQuality: DEFAULT_EPISODE.jpegQuality }), camera: 'topdown' as const, weight: DET } : undefined;
-  const task = policyTask(policy, train_, tok, cache, +env('BS', '32'), detection);
+  const PTR = +env('PTR', '0');
+  const pointer = PTR ? { blocks: blockSet(4), weight: PTR } : undefined;
+  if (pointer) {
+    const { pointerLabelsOf } = await import('../../src/experiments/tasks');
+    const l = pointerLabelsOf(train_.map((x) => x.instruction), pointer.blocks);
+    let nb = 0, nt = 0;
+    for (let i = 0; i < l.length; i += 2) { if (l[i] >= 0) nb++; if (l[i + 1] >= 0) nt++; }
+    console.log(`pointer labels: block ${(nb / train_.length).toFixed(3)}, target ${(nt / train_.length).toFixed(3)} of training samples`);
+  }
+  const task = policyTask(policy, train_, tok, cache, +env('BS', '32'), detection, pointer);
   if (env('T1', '')) {
     const nb = task.nextBatch;
     task.nextBatch = (rng, step) => { const b = nb(rng, step); b.t.dispose(); b.t = tf.fill([b.actions.shape[0]], +env('T1', '1')) as tf.Tensor1D; return b; };
   }
   const r = env('LOAD', '') ? (policy.ps.load(env('LOAD', '')), null) : await train(task, {
-    steps, peakLr: +env('LR', '1e-3'), warmupSteps: 20, finalLr: +env('LR', '1e-3') / 20, optimizer: { weightDecay: 0.01 }, clipNorm: 10, seed: 102,
+    steps, peakLr: +env('LR', '1e-3'), warmupSteps: 20, finalLr: +env('LR', '1e-3') / 20, optimizer: { weightDecay: 0.01 }, clipNorm: +env('CLIP', '10'), seed: 102,
     runDir, checkpointEvery: 0, validateEvery: 0, resume: false, progress: 'silent',
   });
   if (r) {
@@ -76,6 +86,16 @@ import { groundTruthPlanner, hierarchyMetrics, policyExecutor, runHierarchy } fr
     s.forEach((x, i) => { for (let c = 0; c < 8; c++) if (x.mask[c]) for (let d = 0; d < 2; d++) { se += ((pred[i][c][d] - x.actions[2 * c + d]) / cfg.actionScale) ** 2; ss += ((mean[d] - x.actions[2 * c + d]) / cfg.actionScale) ** 2; } });
     const first = s.map((x, i) => Math.hypot(pred[i][0][0] - x.actions[0], pred[i][0][1] - x.actions[1]) / cfg.actionScale);
     console.log(`${name}: sampled-action RMSE ${Math.sqrt(se / (2 * n)).toFixed(3)} vs mean-action RMSE ${Math.sqrt(ss / (2 * n)).toFixed(3)}; first action error ${(first.reduce((a, b) => a + b, 0) / first.length).toFixed(3)}`);
+  }
+  if (pointer) {
+    const { pointerLabelsOf } = await import('../../src/experiments/tasks');
+    const s = samples.policy.val.slice(0, 256);
+    const l = pointerLabelsOf(s.map((x) => x.instruction), pointer.blocks);
+    const pre = policy.prefix(policyInputs(cache, tok, s, cfg.maxText));
+    const bl = pre.pointer!.blockLogits.argMax(1).dataSync(), tl = pre.pointer!.targetLogits.argMax(1).dataSync();
+    let hb = 0, ht = 0, nb = 0, nt = 0;
+    s.forEach((_, i) => { if (l[2 * i] >= 0) { nb++; hb += +(bl[i] === l[2 * i]); } if (l[2 * i + 1] >= 0) { nt++; ht += +(tl[i] === l[2 * i + 1]); } });
+    console.log(`pointer on val: block accuracy ${(hb / nb).toFixed(3)} (${nb}), target accuracy ${(ht / nt).toFixed(3)} (${nt})`);
   }
   const ex = policyExecutor(policy, tok, cache);
   for (const [name, seed, n] of [['train-boards', 0, +env('EVAL', '10')], ['held-out', 1000003, +env('HELD', '20')]] as const) {

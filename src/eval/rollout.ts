@@ -7,6 +7,8 @@ import type { ImageCache } from '../data/samples';
 import { textBatch } from '../models/inputs';
 import type { Policy } from '../models/policy';
 import { blockSet, type BlockSetKey } from '../sim/constants';
+import { decodeJpeg, encodeJpeg } from '../data/image';
+import { DEFAULT_EPISODE } from '../sim/episode';
 import { render } from '../sim/render';
 import { instructionFor, isSuccess, sampleTask, type Family, type Task } from '../sim/tasks';
 import { resetWorld, stepWorld, type WorldState } from '../sim/world';
@@ -22,6 +24,15 @@ export interface RolloutResult {
 }
 
 /**
+ * The board as the policy was trained to see it: rendered, then through the dataset's JPEG encoding (the simulator's
+ * episodes store JPEG frames; its 4:2:0 chroma blurs a block's edge by about a pixel, which a raw render does not).
+ */
+export function observeBoard(world: WorldState, size: number): Uint8Array {
+  const raw = render(world, { height: size, width: size, camera: 'topdown' });
+  return decodeJpeg(encodeJpeg({ height: size, width: size, data: raw }, DEFAULT_EPISODE.jpegQuality), 'closed-loop frame').data;
+}
+
+/**
  * Runs the policy on `instruction` from board `world` for up to `steps` steps, stopping early once `task` succeeds;
  * returns whether it did. With no task (text that names nothing testable) the policy runs the whole budget.
  */
@@ -31,7 +42,7 @@ export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache
   const text = textBatch(tok, [instruction], policy.config.maxText);
   let t = 0;
   while (t < steps && !done()) {
-    const img = render(world, { height: S, width: S, camera: 'topdown' });
+    const img = observeBoard(world, S);
     if (frames && t % 4 === 0) frames.push(img);
     const chunk = tf.tidy(() => {
       const inputs = {

@@ -231,7 +231,10 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
       name: 'policy', deps: [],
       run: async () => {
         const policy = new Policy(M.policy, o.seed + 13);
-        const r = await train(policyTask(policy, samples.policy.train, tok, cache, S.policy.batchSize), trainConfig(S.policy, o, o.seed + 102));
+        const Q = S.policy;
+        const detection = Q.detectionWeight > 0 ? { boards: sceneBoardSet(S, o.seed, 'train', Q.detectionBoards), camera: 'topdown' as const, weight: Q.detectionWeight } : undefined;
+        const pointer = Q.pointerWeight > 0 ? { blocks: blockSet(S.data.blocks), weight: Q.pointerWeight } : undefined;
+        const r = await train(policyTask(policy, samples.policy.train, tok, cache, Q.batchSize, detection, pointer), trainConfig(Q, o, o.seed + 102));
         policy.ps.save(weights('policy'), { model: 'policy' });
         policy.dispose();
         return { finalLoss: r.finalLoss, firstLoss: r.losses[0] };

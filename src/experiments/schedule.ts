@@ -44,6 +44,15 @@ export interface PlannerPretrainSchedule extends StageSchedule {
   detectionWeight: number;
 }
 
+/** The policy's behaviour cloning (tasks.ts policyTask) and the two losses that can stand beside it. */
+export interface PolicySchedule extends StageSchedule {
+  /** Random boards rendered for the keypoints' detection loss (blocks and effector), and its weight (0: none; needs PolicyConfig.keypoints). */
+  detectionBoards: number;
+  detectionWeight: number;
+  /** Weight of the pointer's two cross-entropies against the parse of each sample's instruction (0: none; needs PolicyConfig.pointer). */
+  pointerWeight: number;
+}
+
 export interface SimpoSchedule {
   iterations: number;
   candidates: number;
@@ -79,7 +88,7 @@ export interface EvalSchedule {
 export interface ExperimentSchedule {
   data: DataSchedule;
   grounding: StageSchedule;
-  policy: StageSchedule;
+  policy: PolicySchedule;
   plannerPretrain: PlannerPretrainSchedule;
   plannerSft: StageSchedule;
   simpo: SimpoSchedule;
@@ -92,7 +101,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
   tiny: {
     data: { episodes: 24, blocks: 4, imageSize: 32, storedImage: [32, 32], trajectoryLength: 16, valFraction: 0.15, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
-    policy: { ...stageDefaults, steps: 30, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
+    policy: { ...stageDefaults, steps: 30, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5, detectionBoards: 0, detectionWeight: 0, pointerWeight: 0 },
     plannerPretrain: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 3e-3, finalLr: 3e-4, warmupSteps: 5, sceneShare: 0.5, sceneBoards: 64, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 40, batchSize: 16, peakLr: 2e-3, finalLr: 2e-4, warmupSteps: 5 },
     simpo: { iterations: 2, candidates: 4, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0, stepsPerIteration: 10, batchSize: 8, peakLr: 5e-4, samplesPerIteration: 24, sftWeight: 0, rejectInvalid: false },
@@ -102,7 +111,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     // Sized so the whole pipeline runs in under 30 minutes on a 2-core laptop CPU with the wasm backend.
     data: { episodes: 1200, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 600, batchSize: 48, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
-    policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
+    policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20, detectionBoards: 0, detectionWeight: 0, pointerWeight: 0 },
     plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20, sceneShare: 0.75, sceneBoards: 3000, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96, sftWeight: 0, rejectInvalid: false },
@@ -111,7 +120,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
   paper: {
     data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },
     grounding: { ...stageDefaults, steps: 30000, batchSize: 256, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
-    policy: { ...stageDefaults, steps: 30000, batchSize: 64, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000 },
+    policy: { ...stageDefaults, steps: 30000, batchSize: 64, peakLr: 1e-4, finalLr: 2.5e-6, warmupSteps: 1000, detectionBoards: 0, detectionWeight: 0, pointerWeight: 0 },
     plannerPretrain: { ...stageDefaults, steps: 5000, batchSize: 64, peakLr: 5e-5, finalLr: 1e-6, warmupSteps: 500, sceneShare: 0.75, sceneBoards: 100000, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 10000, batchSize: 64, peakLr: 2e-5, finalLr: 1e-6, warmupSteps: 500 },
     simpo: { iterations: 5, candidates: 8, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 2000, batchSize: 128, peakLr: 8e-7, samplesPerIteration: 20000, sftWeight: 0, rejectInvalid: false },

@@ -10,7 +10,9 @@ import { directionMetrics, retrievalRecall, semanticRanks } from '../eval/retrie
 import { sceneDescriptionAccuracy } from '../eval/scene-description';
 import { TRAJECTORY_NORMALISATION, type GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
-import { sampleFlowTime, type Policy } from '../models/policy';
+import { pointerLabels, sampleFlowTime, type Policy } from '../models/policy';
+import { parseSubTask } from '../text/subtask-parser';
+import type { BlockSpec } from '../sim/constants';
 import { randomQuestion, sceneQA, type SceneBoard, type SceneQuestion } from '../sim/scenes';
 import { FAMILIES, instructionFor, sampleTask } from '../sim/tasks';
 import { HARD_NEGATIVE_KINDS, hardNegative, semanticKey } from '../text/hard-negatives';
@@ -129,16 +131,56 @@ export function keypointTargets(boards: SceneBoard[], camera: CameraName): tf.Te
   return tf.tensor3d(boards.flatMap((b) => [...b.state.blocks.map((bl) => [bl.x, bl.y] as [number, number]), b.state.effector].flatMap((p) => imagePoint(camera, p))), [boards.length, n, 2]);
 }
 
-type PolicyBatch = { inp: ReturnType<typeof policyInputs>; actions: tf.Tensor3D; mask: tf.Tensor2D; noise: tf.Tensor3D; t: tf.Tensor1D; detection?: { images: tf.Tensor4D; targets: tf.Tensor3D } };
+/**
+ * The pointer's supervision (PolicyConfig.pointer): the blocks behind its keypoints, in keypoint order (the board's
+ * block-set order, as the detection targets), and the weight of its two cross-entropies. Its labels are the parse of
+ * each sample's own instruction (text/subtask-parser.ts): nothing the policy is not already given.
+ */
+export interface PolicyPointerLoss {
+  blocks: BlockSpec[];
+  weight: number;
+}
 
-/** Flow-matching behaviour cloning on (image, sub-task, state) → action chunk, with the keypoints' detection loss beside it. */
-export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cache: ImageCache, batchSize: number, detection?: PolicyDetection): TrainTask<PolicyBatch> {
+/** Pointer labels [block, target] of each instruction (−1: no class; its term is masked). */
+export function pointerLabelsOf(instructions: string[], blocks: BlockSpec[]): Int32Array {
+  const names = blocks.map((b) => b.name);
+  return Int32Array.from(instructions.flatMap((text) => pointerLabels(parseSubTask(text, blocks), names)));
+}
+
+/** Mean cross-entropy of logits [B, C] against labels [B] (−1: left out), 0 when every label is left out. */
+export function maskedCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  const C = logits.shape[1];
+  const keep = Float32Array.from(labels, (l) => (l >= 0 ? 1 : 0));
+  const n = keep.reduce((a, b) => a + b, 0);
+  if (n === 0) return tf.scalar(0);
+  const onehot = tf.oneHot(tf.tensor1d(Int32Array.from(labels, (l) => Math.max(l, 0)), 'int32'), C);
+  const nll = tf.logSoftmax(logits).mul(onehot).sum(1).neg();
+  return nll.mul(tf.tensor1d(keep)).sum().div(n) as tf.Scalar;
+}
+
+type PolicyBatch = { inp: ReturnType<typeof policyInputs>; actions: tf.Tensor3D; mask: tf.Tensor2D; noise: tf.Tensor3D; t: tf.Tensor1D; detection?: { images: tf.Tensor4D; targets: tf.Tensor3D }; pointer?: { block: Int32Array; target: Int32Array } };
+
+/**
+ * Flow-matching behaviour cloning on (image, sub-task, state) → action chunk, with the keypoints' detection loss and
+ * the pointer's cross-entropies beside it.
+ */
+export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cache: ImageCache, batchSize: number, detection?: PolicyDetection, pointer?: PolicyPointerLoss): TrainTask<PolicyBatch> {
   const c = p.config;
   if (detection && detection.weight > 0) {
     const need = detection.boards[0].state.blocks.length + 1;
     if (!c.keypoints || c.keypoints.keypoints < need) throw new Error(`policyTask: detection needs a policy with at least ${need} keypoints (one per block and the effector; PolicyConfig.keypoints is ${JSON.stringify(c.keypoints)})`);
   }
+  if (pointer && pointer.weight > 0 && (!c.pointer || c.pointer.blocks !== pointer.blocks.length)) {
+    throw new Error(`policyTask: the pointer loss names ${pointer.blocks.length} blocks but PolicyConfig.pointer is ${JSON.stringify(c.pointer)}`);
+  }
   const detect = detection && detection.weight > 0 ? detection : null;
+  const point = pointer && pointer.weight > 0 ? pointer : null;
+  const labels = new Map<string, [number, number]>();
+  const labelOf = (text: string) => {
+    let l = labels.get(text);
+    if (!l) labels.set(text, (l = [...pointerLabelsOf([text], point!.blocks)] as [number, number]));
+    return l;
+  };
   return {
     name: 'policy',
     params: p.params,
@@ -155,15 +197,22 @@ export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cac
         const boards = pick(rng, detect.boards, batchSize);
         batch.detection = { images: imageBatch(cache, boards.map((b) => b.imageJpeg)), targets: keypointTargets(boards, detect.camera) };
       }
+      if (point) {
+        const l = s.map((x) => labelOf(x.instruction));
+        batch.pointer = { block: Int32Array.from(l, (v) => v[0]), target: Int32Array.from(l, (v) => v[1]) };
+      }
       return batch;
     },
     loss: (b) => {
-      const { pred, target } = p.flowMatching(b.inp, b.actions, b.noise, b.t);
-      const fm = flowMatchingLoss(pred, target, b.mask);
-      if (!detect || !b.detection) return fm;
+      const { pred, target, pointer: pt } = p.flowMatching(b.inp, b.actions, b.noise, b.t);
+      let loss = flowMatchingLoss(pred, target, b.mask);
+      if (point && pt && b.pointer) {
+        loss = loss.add(maskedCrossEntropy(pt.blockLogits, b.pointer.block).add(maskedCrossEntropy(pt.targetLogits, b.pointer.target)).mul(point.weight));
+      }
+      if (!detect || !b.detection) return loss;
       const n = b.detection.targets.shape[1];
       const coords = p.locate(b.detection.images).slice([0, 0, 0], [-1, n, -1]);
-      return fm.add(tf.losses.meanSquaredError(b.detection.targets, coords).mul(detect.weight)) as tf.Scalar;
+      return loss.add(tf.losses.meanSquaredError(b.detection.targets, coords).mul(detect.weight)) as tf.Scalar;
     },
     disposeBatch: (b) => tf.dispose([b.inp.images, b.inp.textIds, b.inp.textMask, b.inp.state, b.actions, b.mask, b.noise, b.t, ...(b.detection ? [b.detection.images, b.detection.targets] : [])]),
   };

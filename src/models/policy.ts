@@ -15,7 +15,9 @@ import { buildDecoderLayer, type DecoderDims } from '../nn/blocks';
 import { buildKeypoints, type Keypoints } from '../nn/keypoints';
 import { buildGeGLU, buildLinear, buildPatchEmbed, buildRMSNorm, sinusoidal } from '../nn/layers';
 import { ParamStore } from '../nn/params';
-import { CENTER_X, CENTER_Y } from '../sim/constants';
+import { CENTER_X, CENTER_Y, DIRECTIONS, LOCATIONS, type DirectionName, type LocationName } from '../sim/constants';
+import { imagePoint } from '../sim/render';
+import { blockRelativeOffset } from '../sim/tasks';
 import { Rng } from '../util/rng';
 
 export interface PolicyConfig {
@@ -54,7 +56,23 @@ export interface PolicyConfig {
    * coordinates, which a detection loss can tie to the blocks and the effector (experiments/tasks.ts policyTask).
    */
   keypoints?: { keypoints: number; cell: number; hidden: number; relative?: boolean };
+  /**
+   * Object-centric goal conditioning (needs keypoints, with keypoint k on block k): from the pooled sub-task text the
+   * policy chooses which keypoint is the moved block and what its target is — one of the board's locations, another
+   * block, or another block plus a block-relative offset — reads that goal's point off the keypoints, and adds the
+   * geometry (block − effector, goal − block, goal − effector, in board units) to every action token. The choice is
+   * trained against the parse of the policy's own instruction (experiments/tasks.ts policyTask). `blocks`: how many
+   * of the keypoints are blocks (the rest are free). `head` (a width): beside the expert, a 3-layer SiLU MLP from the
+   * geometry, the noisy chunk x_t and t to the expert's output, added to it — the state-MLP path that clones the
+   * oracle from these differences (bench/probes/demonstrations.ts), which the expert alone learns too slowly.
+   */
+  pointer?: { blocks: number; head?: number };
 }
+
+/** The pointer's target classes: the board's locations, then per block "at it", then per (direction, block) its offset. */
+export const POINTER_LOCATIONS = Object.keys(LOCATIONS) as LocationName[];
+export const POINTER_DIRECTIONS = Object.keys(DIRECTIONS) as DirectionName[];
+export const pointerTargets = (blocks: number) => POINTER_LOCATIONS.length + blocks + POINTER_DIRECTIONS.length * blocks;
 
 export function validatePolicyConfig(c: PolicyConfig): void {
   const pos = (field: string, v: number) => {
@@ -81,6 +99,11 @@ export function validatePolicyConfig(c: PolicyConfig): void {
     for (const f of ['keypoints', 'cell', 'hidden'] as const) pos(`keypoints.${f}`, k[f]);
     if (c.image % k.cell !== 0) throw new Error(`PolicyConfig.image must be a multiple of keypoints.cell (got ${c.image} with cell ${k.cell})`);
     if (k.relative !== undefined && typeof k.relative !== 'boolean') throw new Error(`PolicyConfig.keypoints.relative must be true or false (got ${JSON.stringify(k.relative)})`);
+  }
+  if (c.pointer) {
+    pos('pointer.blocks', c.pointer.blocks);
+    if (c.pointer.head !== undefined) pos('pointer.head', c.pointer.head);
+    if (!c.keypoints || c.keypoints.keypoints < c.pointer.blocks) throw new Error(`PolicyConfig.pointer needs keypoints with at least pointer.blocks (${c.pointer.blocks}) of them (keypoints is ${JSON.stringify(c.keypoints)})`);
   }
 }
 
@@ -122,6 +145,7 @@ export class Policy {
   }[];
   private readonly expertNorm;
   private readonly actionOut;
+  private readonly pointer: { block: ReturnType<typeof buildLinear>; target: ReturnType<typeof buildLinear>; geometryIn: ReturnType<typeof buildLinear>; geometryOut: ReturnType<typeof buildLinear>; head: ReturnType<typeof buildLinear>[] } | null;
 
   constructor(readonly config: PolicyConfig, seed: number, dry = false) {
     validatePolicyConfig(config);
@@ -153,6 +177,18 @@ export class Policy {
     });
     this.expertNorm = buildRMSNorm(ps, 'lm_expert.norm', we);
     this.actionOut = buildLinear(ps, 'action_out_proj', we, c.actionDim, { std: torchStd(we) });
+    this.pointer = c.pointer ? {
+      block: buildLinear(ps, 'pointer.block', b.width, c.pointer.blocks),
+      target: buildLinear(ps, 'pointer.target', b.width, pointerTargets(c.pointer.blocks)),
+      // A SiLU MLP, as the time embedding's: which action the geometry asks for (approach, then push) is not linear in it.
+      geometryIn: buildLinear(ps, 'pointer.geometry_mlp_in', POINTER_GEOMETRY, 2 * we, { std: torchStd(POINTER_GEOMETRY) }),
+      geometryOut: buildLinear(ps, 'pointer.geometry_mlp_out', 2 * we, we, { std: torchStd(2 * we) }),
+      head: c.pointer.head ? ((w: number, n = POINTER_GEOMETRY + c.chunk * c.actionDim + 1) => [
+        buildLinear(ps, 'pointer.head.0', n, w, { std: torchStd(n) }),
+        buildLinear(ps, 'pointer.head.1', w, w, { std: torchStd(w) }),
+        buildLinear(ps, 'pointer.head.2', w, c.chunk * c.actionDim, { std: torchStd(w) }),
+      ])(c.pointer.head) : [],
+    } : null;
   }
 
   get params(): Map<string, tf.Variable> {
@@ -174,13 +210,14 @@ export class Policy {
   }
 
   /** Backbone pass: the hidden states after each layer ([B, P, d] each; expert layer i reads layer i's) and the mask. */
-  prefix(inp: PolicyInputs): { hidden: tf.Tensor3D[]; mask: tf.Tensor2D } {
+  prefix(inp: PolicyInputs): PolicyPrefix {
     const c = this.config;
     const B = inp.images.shape[0];
     const L = inp.textIds.shape[1];
     const pixels = this.pixels(inp.images);
     const patches = this.patch.fwd(pixels);
-    const img = this.keypoints ? tf.concat([patches, this.keypoints.fwd(pixels)], 1) : patches;
+    const kp = this.keypoints ? this.keypoints.forward(pixels) : null;
+    const img = kp ? tf.concat([patches, kp.tokens], 1) : patches;
     const imageTokens = img.shape[1]!;
     const txt = tf.gather(this.tokenEmbed, inp.textIds.reshape([-1])).reshape([B, L, c.backbone.width]).mul(Math.sqrt(c.backbone.width));
     const state = this.stateProj(inp.state.sub(tf.tensor1d([CENTER_X, CENTER_Y])).mul(STATE_SCALE)).reshape([B, 1, c.backbone.width]);
@@ -193,17 +230,24 @@ export class Policy {
       x = layer(x, { qPos: positions, keyMask: mask }).x;
       hidden.push(x as tf.Tensor3D);
     }
-    return { hidden, mask };
+    if (!this.pointer || !kp) return { hidden, mask };
+    // The pointer reads the last layer's text tokens (masked mean).
+    const tm = inp.textMask.expandDims(2);
+    const text = (x as tf.Tensor3D).slice([0, imageTokens, 0], [-1, L, -1]).mul(tm).sum(1).div(tm.sum(1).maximum(1)) as tf.Tensor2D;
+    const pointer = pointerGeometry(this.pointer.block(text) as tf.Tensor2D, this.pointer.target(text) as tf.Tensor2D, kp.coords, inp.state);
+    const h = this.pointer.geometryIn(pointer.geometry);
+    return { hidden, mask, pointer: { ...pointer, cond: this.pointer.geometryOut(h.mul(tf.sigmoid(h))) as tf.Tensor2D } };
   }
 
   /** Predicted velocity v(x_t, t) [B, chunk, A] given the backbone's prefix. */
-  velocity(pre: { hidden: tf.Tensor3D[]; mask: tf.Tensor2D }, xt: tf.Tensor3D, t: tf.Tensor1D): tf.Tensor3D {
+  velocity(pre: PolicyPrefix, xt: tf.Tensor3D, t: tf.Tensor1D): tf.Tensor3D {
     const c = this.config;
     const we = c.expertWidth;
     const [B, H] = [xt.shape[0], c.chunk];
     const te = sinusoidal(t, we).expandDims(1).tile([1, H, 1]);
     const z = this.timeMlpIn(tf.concat([this.actionIn(xt), te], 2));
     let x = this.timeMlpOut(z.mul(tf.sigmoid(z))); // SiLU
+    if (pre.pointer) x = x.add(pre.pointer.cond.expandDims(1));
     const P = pre.hidden[0].shape[1];
     const actPos = Array.from({ length: H }, (_, i) => P + i);
     const prefPos = [...Array(P).keys()];
@@ -222,19 +266,28 @@ export class Policy {
       x = x.add(out);
       x = x.add(layer.mlp(layer.norm2(x)));
     });
-    return this.actionOut(this.expertNorm(x)) as tf.Tensor3D;
+    const out = this.actionOut(this.expertNorm(x)) as tf.Tensor3D;
+    if (!pre.pointer || !this.pointer || this.pointer.head.length === 0) return out;
+    let h: tf.Tensor = tf.concat([pre.pointer.geometry, xt.reshape([B, -1]), t.reshape([B, 1])], 1);
+    this.pointer.head.forEach((layer, i) => {
+      h = layer(h);
+      if (i < this.pointer!.head.length - 1) h = h.mul(tf.sigmoid(h));
+    });
+    return out.add(h.reshape(out.shape)) as tf.Tensor3D;
   }
 
   /**
    * Flow-matching training pair for actions [B, chunk, A] (metres): returns the prediction and the target u = ε − a
    * in normalised units. `noise` [B, chunk, A] and `t` [B] come from the caller's seeded Rng.
    */
-  flowMatching(inp: PolicyInputs, actions: tf.Tensor3D, noise: tf.Tensor3D, t: tf.Tensor1D): { pred: tf.Tensor3D; target: tf.Tensor3D } {
+  flowMatching(inp: PolicyInputs, actions: tf.Tensor3D, noise: tf.Tensor3D, t: tf.Tensor1D): { pred: tf.Tensor3D; target: tf.Tensor3D; pointer?: PolicyPrefix['pointer'] } {
     const a = actions.div(this.config.actionScale);
     const tt = t.reshape([-1, 1, 1]);
     const xt = noise.mul(tt).add(a.mul(tf.scalar(1).sub(tt))) as tf.Tensor3D;
-    const out = this.velocity(this.prefix(inp), xt, t);
-    return this.config.prediction === 'action' ? { pred: out, target: a as tf.Tensor3D } : { pred: out, target: noise.sub(a) as tf.Tensor3D };
+    const pre = this.prefix(inp);
+    const out = this.velocity(pre, xt, t);
+    const target = (this.config.prediction === 'action' ? a : noise.sub(a)) as tf.Tensor3D;
+    return pre.pointer ? { pred: out, target, pointer: pre.pointer } : { pred: out, target };
   }
 
   /** Samples an action chunk [B, chunk, A] in metres with N Euler steps from t = 1 (the prefix is computed once). */
@@ -258,6 +311,63 @@ export class Policy {
   dispose(): void {
     this.ps.dispose();
   }
+}
+
+/** What the backbone pass hands the action expert. */
+export interface PolicyPrefix {
+  /** Hidden states after each backbone layer ([B, P, d]; expert layer i reads layer i's) and the prefix's key mask. */
+  hidden: tf.Tensor3D[];
+  mask: tf.Tensor2D;
+  /** With `pointer`: its logits, the goal geometry and that geometry at the expert's width (added to every action token). */
+  pointer?: { blockLogits: tf.Tensor2D; targetLogits: tf.Tensor2D; geometry: tf.Tensor2D; cond: tf.Tensor2D };
+}
+
+/** block − effector, goal − block, goal − effector: (row, column) each, in the keypoints' frame. */
+const POINTER_GEOMETRY = 6;
+/** The frame spans 2 units over the board (≈ 0.46 m × 0.61 m); ×2 brings a block's typical offsets to about unit size. */
+const POINTER_SCALE = 2;
+
+/**
+ * The pointer's goal geometry from its logits, keypoints [B, K, 2] (the first `blocks` on the blocks) and the effector
+ * state [B, 2] (metres): the moved block is the softmax-weighted keypoint, the goal the softmax-weighted target point
+ * (a location's point; a block's keypoint; a block's keypoint plus a block-relative offset). Top-down frame
+ * (sim/render.ts imagePoint), where offsets are the same everywhere on the board.
+ */
+export function pointerGeometry(blockLogits: tf.Tensor2D, targetLogits: tf.Tensor2D, coords: tf.Tensor3D, state: tf.Tensor2D): { blockLogits: tf.Tensor2D; targetLogits: tf.Tensor2D; geometry: tf.Tensor2D } {
+  const nb = blockLogits.shape[1];
+  const nl = POINTER_LOCATIONS.length;
+  const nd = POINTER_DIRECTIONS.length;
+  const blocks = coords.slice([0, 0, 0], [-1, nb, -1]); // [B, nb, 2]
+  const moved = tf.softmax(blockLogits).expandDims(1).matMul(blocks).squeeze([1]); // [B, 2]
+  const o = imagePoint('topdown', [0, 0]);
+  const unit = imagePoint('topdown', [1, 1]).map((v, i) => v - o[i]);
+  const locations = tf.tensor2d(POINTER_LOCATIONS.flatMap((l) => imagePoint('topdown', [...LOCATIONS[l]] as [number, number])), [nl, 2]);
+  const offsets = tf.tensor2d(POINTER_DIRECTIONS.flatMap((d) => blockRelativeOffset(d).map((v, i) => v * unit[i])), [nd, 2]);
+  const B = coords.shape[0];
+  // Candidate goal points [B, T, 2] in the order of pointerTargets: locations, blocks, (direction, block) offsets.
+  const relative = offsets.reshape([1, nd, 1, 2]).add(blocks.expandDims(1)).reshape([B, nd * nb, 2]);
+  const points = tf.concat([locations.expandDims(0).tile([B, 1, 1]), blocks, relative], 1);
+  const goal = tf.softmax(targetLogits).expandDims(1).matMul(points).squeeze([1]);
+  const effector = state.mul(tf.tensor1d(unit)).add(tf.tensor1d(o));
+  const geometry = tf.concat([moved.sub(effector), goal.sub(moved), goal.sub(effector)], 1).mul(POINTER_SCALE) as tf.Tensor2D;
+  return { blockLogits, targetLogits, geometry };
+}
+
+/**
+ * The pointer's labels from a parsed sub-task: the moved block's index among the keypoint blocks and the target
+ * class of pointerTargets (−1 where the text names something the pointer has no class for).
+ */
+export function pointerLabels(parsed: { block: string; target: string | null } | null, blockNames: string[]): [number, number] {
+  const nb = blockNames.length;
+  const nl = POINTER_LOCATIONS.length;
+  const block = parsed ? blockNames.indexOf(parsed.block) : -1;
+  const t = parsed?.target ?? '';
+  let target = -1;
+  const [kind, a, b] = t.split(':');
+  if (kind === 'location') target = POINTER_LOCATIONS.indexOf(a as LocationName);
+  else if (kind === 'block' && blockNames.includes(a)) target = nl + blockNames.indexOf(a);
+  else if (kind === 'block-relative' && blockNames.includes(b) && POINTER_DIRECTIONS.includes(a as DirectionName)) target = nl + nb + POINTER_DIRECTIONS.indexOf(a as DirectionName) * nb + blockNames.indexOf(b);
+  return [block, target];
 }
 
 /** Flow-matching time t ~ Beta(1.5, 1)·0.999 + 0.001 (SmolVLA). */

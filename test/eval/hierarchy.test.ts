@@ -4,6 +4,9 @@ import {
   type HierarchyEpisode, type HierarchyOptions,
 } from '../../src/eval/hierarchy';
 import { blockSet } from '../../src/sim/constants';
+import { decodeJpeg } from '../../src/data/image';
+import { observeBoard } from '../../src/eval/rollout';
+import { DEFAULT_EPISODE, simulateEpisode } from '../../src/sim/episode';
 import { isSuccess } from '../../src/sim/tasks';
 import { findBlock, resetWorld } from '../../src/sim/world';
 import { parseSubTask } from '../../src/text/subtask-parser';
@@ -91,5 +94,15 @@ describe('eval/hierarchy: closed-loop planner → executor episodes in the simul
     const t = taskFromParsed(parseSubTask('push the red moon to the center of the board'), 'push the red moon to the center of the board', w)!;
     const steps = oracleExecutor(w, '', t, 200, new Rng(0));
     assert.ok(steps > 0 && isSuccess(t, w), `${steps} steps`);
+  });
+});
+
+describe('eval/rollout: what the policy sees in closed loop', () => {
+  it('is the frame the dataset stores for that board (rendered, then through the same JPEG encoding)', () => {
+    const r = simulateEpisode('obs', 3, { ...DEFAULT_EPISODE, camera: 'topdown', image: [16, 16] }, true);
+    for (const i of [0, 5, 12]) {
+      const stored = decodeJpeg(r.episode.steps[i].rgbJpeg).data;
+      assert.deepEqual(Array.from(observeBoard(r.states![i], 16)), Array.from(stored), `step ${i}`);
+    }
   });
 });

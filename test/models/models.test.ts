@@ -4,7 +4,11 @@ import { switchBackend } from '../../src/backend';
 import { getPreset } from '../../src/experiments/presets';
 import { GroundingModel, type GroundingConfig } from '../../src/models/grounding';
 import { Planner, type PlannerConfig, sampleToken } from '../../src/models/planner';
-import { Policy, type PolicyConfig } from '../../src/models/policy';
+import { POINTER_DIRECTIONS, POINTER_LOCATIONS, Policy, pointerGeometry, pointerLabels, pointerTargets, type PolicyConfig } from '../../src/models/policy';
+import { maskedCrossEntropy, pointerLabelsOf } from '../../src/experiments/tasks';
+import { BLOCK_SETS, LOCATIONS } from '../../src/sim/constants';
+import { imagePoint } from '../../src/sim/render';
+import { blockRelativeOffset } from '../../src/sim/tasks';
 import { flowMatchingLoss, symmetricInfoNCE } from '../../src/train/losses';
 import { Rng } from '../../src/util/rng';
 
@@ -262,6 +266,92 @@ describe('models: policy options (keypoint tokens, standardised pixels, x-predic
     assert.ok(last <= 0.1 * first, `loss ${first} → ${last}`);
     po.dispose();
     await switchBackend('cpu');
+  });
+});
+
+describe('models: the policy pointer (object-centric goal geometry)', () => {
+  before(async () => {
+    await switchBackend('cpu');
+  });
+  const KP: PolicyConfig = { ...PO, keypoints: { keypoints: 5, cell: 4, hidden: 8, relative: true }, pointer: { blocks: 4 } };
+  const names = BLOCK_SETS.BLOCK_4.map((b) => b.name);
+
+  it('needs keypoints for its blocks', () => {
+    assert.throws(() => new Policy({ ...PO, pointer: { blocks: 4 } }, 0), /PolicyConfig.pointer needs keypoints with at least pointer.blocks \(4\)/);
+    assert.throws(() => new Policy({ ...KP, pointer: { blocks: 0 } }, 0), /PolicyConfig.pointer.blocks must be a positive integer \(got 0\)/);
+    assert.throws(() => new Policy({ ...KP, pointer: { blocks: 4, head: 2.5 } }, 0), /PolicyConfig.pointer.head must be a positive integer \(got 2.5\)/);
+  });
+
+  it('labels: the moved block and the target class of a parsed instruction, −1 where there is none', () => {
+    const nl = POINTER_LOCATIONS.length;
+    const l = Array.from(pointerLabelsOf([
+      'push the blue cube to the bottom left corner', 'put the green star above the red moon', 'move the red moon next to the yellow pentagon', 'push the red moon up a little', 'hello',
+    ], BLOCK_SETS.BLOCK_4));
+    const up = POINTER_DIRECTIONS.indexOf('up');
+    assert.deepEqual(l, [1, POINTER_LOCATIONS.indexOf('bottom_left'), 2, nl + 4 + up * 4 + 0, 0, nl + 3, 0, -1, -1, -1]);
+    assert.deepEqual(pointerLabels(null, names), [-1, -1]);
+    assert.equal(pointerTargets(4), nl + 4 + 8 * 4);
+  });
+
+  it('geometry: one-hot choices give block − effector, goal − block and goal − effector in the top-down frame', () => {
+    const coords = tf.tensor3d([[[0.1, 0.2], [-0.3, 0.4], [0.5, -0.6], [0.0, 0.7]]]);
+    const state = tf.tensor2d([[0.35, 0]]); // the board's centre: frame (0, 0)
+    const hot = (n: number, i: number) => tf.tensor2d([Array.from({ length: n }, (_, j) => (j === i ? 50 : 0))]);
+    const nl = POINTER_LOCATIONS.length;
+    const unit = imagePoint('topdown', [1, 1]).map((v, i) => v - imagePoint('topdown', [0, 0])[i]);
+    const cases: [number, [number, number]][] = [
+      [POINTER_LOCATIONS.indexOf('top_left'), imagePoint('topdown', [...LOCATIONS.top_left] as [number, number])],
+      [nl + 2, [0.5, -0.6]],
+      [nl + 4 + POINTER_DIRECTIONS.indexOf('down_left') * 4 + 3, [0.0 + blockRelativeOffset('down_left')[0] * unit[0], 0.7 + blockRelativeOffset('down_left')[1] * unit[1]]],
+    ];
+    for (const [target, goal] of cases) {
+      const g = pointerGeometry(hot(4, 1), hot(pointerTargets(4), target), coords, state).geometry.arraySync()[0];
+      const want = [-0.3, 0.4, goal[0] + 0.3, goal[1] - 0.4, goal[0], goal[1]].map((v) => 2 * v);
+      g.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4, `target ${target}, element ${i}: ${v} vs ${want[i]}`));
+    }
+  });
+
+  it('masked cross-entropy: ln C on uniform logits, left-out labels ignored, 0 when all are left out', () => {
+    assert.ok(Math.abs(maskedCrossEntropy(tf.zeros([3, 4]) as tf.Tensor2D, Int32Array.from([1, -1, 3])).dataSync()[0] - Math.log(4)) < 1e-6);
+    const l = tf.tensor2d([[2, 0, 0], [9, -9, 0]]);
+    const want = -(2 - Math.log(Math.exp(2) + 2));
+    assert.ok(Math.abs(maskedCrossEntropy(l, Int32Array.from([0, -1])).dataSync()[0] - want) < 1e-5);
+    assert.equal(maskedCrossEntropy(l, Int32Array.from([-1, -1])).dataSync()[0], 0);
+  });
+
+  it('the action expert reads the pointer: the flow loss has a gradient on its target head and geometry MLP', () => {
+    const po = new Policy(KP, 3);
+    const b = policyInputs(4);
+    const params = [...po.params.entries()].filter(([k]) => k.startsWith('pointer.'));
+    assert.deepEqual(params.map(([k]) => k).sort(), ['pointer.block.bias', 'pointer.block.weight', 'pointer.geometry_mlp_in.bias', 'pointer.geometry_mlp_in.weight', 'pointer.geometry_mlp_out.bias', 'pointer.geometry_mlp_out.weight', 'pointer.target.bias', 'pointer.target.weight']);
+    const { grads } = tf.variableGrads(() => {
+      const { pred, target } = po.flowMatching(b.inp, b.actions, b.noise, b.t);
+      return flowMatchingLoss(pred, target, b.mask);
+    }, params.map(([, v]) => v));
+    for (const [k] of params) assert.ok(tf.norm(grads[po.params.get(k)!.name]).dataSync()[0] > 1e-8, `${k} has no gradient`);
+    po.dispose();
+  });
+
+  it('the geometry head adds an MLP of (geometry, x_t, t) to the expert output, and the flow loss trains it', () => {
+    const po = new Policy({ ...KP, pointer: { blocks: 4, head: 16 } }, 3);
+    const b = policyInputs(4);
+    const head = [...po.params.entries()].filter(([k]) => k.startsWith('pointer.head.'));
+    assert.deepEqual(head.map(([k, v]) => `${k}:${v.shape}`).sort(), [
+      `pointer.head.0.bias:16`, `pointer.head.0.weight:${6 + PO.chunk * 2 + 1},16`, 'pointer.head.1.bias:16', 'pointer.head.1.weight:16,16', `pointer.head.2.bias:${PO.chunk * 2}`, `pointer.head.2.weight:16,${PO.chunk * 2}`,
+    ]);
+    const pre = po.prefix(b.inp);
+    const xt = b.noise;
+    const withHead = po.velocity(pre, xt, b.t).arraySync() as number[][][];
+    // Zero the head's last layer: what is left is the expert's output alone.
+    head.filter(([k]) => k.startsWith('pointer.head.2')).forEach(([, v]) => v.assign(tf.zerosLike(v)));
+    const without = po.velocity(pre, xt, b.t).arraySync() as number[][][];
+    assert.ok(withHead.flat(2).some((v, i) => Math.abs(v - without.flat(2)[i]) > 1e-4), 'the head changes the output');
+    const { grads } = tf.variableGrads(() => {
+      const { pred, target } = po.flowMatching(b.inp, b.actions, b.noise, b.t);
+      return flowMatchingLoss(pred, target, b.mask);
+    }, head.map(([, v]) => v));
+    assert.ok(tf.norm(grads[po.params.get('pointer.head.2.weight')!.name]).dataSync()[0] > 1e-6);
+    po.dispose();
   });
 });
 
