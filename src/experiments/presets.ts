@@ -61,6 +61,10 @@ const MODELS: Record<PresetName, ModelPresets> = {
     policy: {
       image: 64, patch: 16, vocab: 256, maxText: 16, backbone: { width: 128, layers: 4, heads: 4, kvHeads: 2, headDim: 32, mlp: 384 },
       expertWidth: 96, expertHeads: 4, expertMlp: 288, chunk: 8, actionDim: 2, steps: 10, actionScale: 0.03,
+      // Keypoints (cell 2: ~3 mm), the pointer with its geometry head, and a regression of the chunk at t = 1: the
+      // combination that pushes blocks in bench/probes/policy.ts (environment.md, "An object-centric pointer").
+      keypoints: { keypoints: 8, cell: 2, hidden: 32, relative: true }, pointer: { blocks: 4, head: 256 },
+      prediction: 'action', regression: true, executeSteps: 2,
     },
   },
   paper: {

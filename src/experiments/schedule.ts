@@ -111,7 +111,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     // Sized so the whole pipeline runs in under 30 minutes on a 2-core laptop CPU with the wasm backend.
     data: { episodes: 1200, blocks: 4, imageSize: 64, storedImage: [64, 64], trajectoryLength: 32, valFraction: 0.1, testFraction: 0.15 },
     grounding: { ...stageDefaults, steps: 600, batchSize: 48, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
-    policy: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20, detectionBoards: 0, detectionWeight: 0, pointerWeight: 0 },
+    policy: { ...stageDefaults, steps: 800, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20, detectionBoards: 3000, detectionWeight: 30, pointerWeight: 1 },
     plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20, sceneShare: 0.75, sceneBoards: 3000, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96, sftWeight: 0, rejectInvalid: false },

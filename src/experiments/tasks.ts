@@ -191,7 +191,7 @@ export function policyTask(p: Policy, train: PolicySample[], tok: Tokenizer, cac
         actions: tf.tensor3d(Float32Array.from(s.flatMap((x) => Array.from(x.actions))), [batchSize, c.chunk, c.actionDim]),
         mask: tf.tensor2d(Float32Array.from(s.flatMap((x) => Array.from(x.mask))), [batchSize, c.chunk]),
         noise: tf.tensor3d(rng.normals(batchSize * c.chunk * c.actionDim), [batchSize, c.chunk, c.actionDim]),
-        t: tf.tensor1d(sampleFlowTime(rng, batchSize)),
+        t: tf.tensor1d(sampleFlowTime(rng, batchSize, c.regression)),
       };
       if (detect) {
         const boards = pick(rng, detect.boards, batchSize);

@@ -44,6 +44,12 @@ export interface PolicyConfig {
    * (x-prediction; the velocity is then (x_t − â)/t and the loss is the MSE on â).
    */
   prediction?: 'velocity' | 'action';
+  /**
+   * With prediction 'action': train at t = 1 only and sample with one step, so the expert regresses the clean chunk on
+   * the context from pure noise (MSE; a deterministic policy, as the state MLP that clones the oracle). Flow matching
+   * over t ~ Beta learned the pointer's push 2–4× worse in the same steps (environment.md).
+   */
+  regression?: boolean;
   /** Actions of each chunk executed before the next observation (LeRobot's n_action_steps; default: the whole chunk). */
   executeSteps?: number;
   // ---- optional visual inputs (absent: pixels scaled to [−1, 1], patch tokens only)
@@ -84,6 +90,8 @@ export function validatePolicyConfig(c: PolicyConfig): void {
   if (c.expertWidth % c.expertHeads !== 0) throw new Error(`PolicyConfig.expertWidth must be a positive multiple of expertHeads (got ${c.expertWidth} with ${c.expertHeads} heads)`);
   if (!(c.actionScale > 0)) throw new Error(`PolicyConfig.actionScale must be > 0 (got ${c.actionScale})`);
   if (c.prediction !== undefined && c.prediction !== 'velocity' && c.prediction !== 'action') throw new Error(`PolicyConfig.prediction must be "velocity" or "action" (got ${JSON.stringify(c.prediction)})`);
+  if (c.regression !== undefined && typeof c.regression !== 'boolean') throw new Error(`PolicyConfig.regression must be true or false (got ${JSON.stringify(c.regression)})`);
+  if (c.regression && c.prediction !== 'action') throw new Error(`PolicyConfig.regression needs prediction "action" (got ${JSON.stringify(c.prediction ?? 'velocity')})`);
   if (c.executeSteps !== undefined && !(Number.isInteger(c.executeSteps) && c.executeSteps >= 1 && c.executeSteps <= c.chunk)) {
     throw new Error(`PolicyConfig.executeSteps must be an integer in 1..chunk (${c.chunk}) (got ${c.executeSteps})`);
   }
@@ -291,7 +299,7 @@ export class Policy {
   }
 
   /** Samples an action chunk [B, chunk, A] in metres with N Euler steps from t = 1 (the prefix is computed once). */
-  sampleActions(inp: PolicyInputs, rng: Rng, steps = this.config.steps): tf.Tensor3D {
+  sampleActions(inp: PolicyInputs, rng: Rng, steps = this.config.regression ? 1 : this.config.steps): tf.Tensor3D {
     return tf.tidy(() => {
       const c = this.config;
       const B = inp.images.shape[0];
@@ -370,7 +378,7 @@ export function pointerLabels(parsed: { block: string; target: string | null } |
   return [block, target];
 }
 
-/** Flow-matching time t ~ Beta(1.5, 1)·0.999 + 0.001 (SmolVLA). */
-export function sampleFlowTime(rng: Rng, n: number): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.beta(1.5, 1) * 0.999 + 0.001);
+/** Flow-matching time t ~ Beta(1.5, 1)·0.999 + 0.001 (SmolVLA); t = 1 for a regression policy. */
+export function sampleFlowTime(rng: Rng, n: number, regression = false): Float32Array {
+  return Float32Array.from({ length: n }, () => (regression ? 1 : rng.beta(1.5, 1) * 0.999 + 0.001));
 }

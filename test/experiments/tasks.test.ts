@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { switchBackend } from '../../src/backend';
 import { ImageCache } from '../../src/data/samples';
-import { detectionTargets, keypointTargets, plannerPretrainTask, policyTask } from '../../src/experiments/tasks';
+import { detectionTargets, keypointTargets, maskedCrossEntropy, plannerPretrainTask, policyTask } from '../../src/experiments/tasks';
 import { imageBatch } from '../../src/models/inputs';
 import { Policy, type PolicyConfig } from '../../src/models/policy';
 import { imagePoint } from '../../src/sim/render';
@@ -88,6 +88,31 @@ describe('experiments/tasks: the policy\'s keypoint detection', () => {
     const diff = withDet.loss(a).dataSync()[0] - without.loss(b).dataSync()[0];
     assert.ok(Math.abs(diff - 3 * mse) < 1e-4, `loss difference ${diff}, 3 × MSE ${3 * mse}`);
     withDet.disposeBatch!(a);
+    without.disposeBatch!(b);
+    p.dispose();
+  });
+
+  it('the pointer loss is weight × the two cross-entropies against the parse of each instruction; a regression policy trains at t = 1', () => {
+    const texts = ['push the blue cube to the top left corner', 'put the green star above the red moon'];
+    const tk = Tokenizer.train(texts);
+    const pcfg: PolicyConfig = { ...cfg, vocab: tk.size, maxText: 10, pointer: { blocks: 4, head: 8 }, prediction: 'action', regression: true };
+    const p = new Policy(pcfg, 5);
+    const cache = new ImageCache(32);
+    const samples = texts.map((instruction) => ({ ...sample, instruction }));
+    assert.throws(() => policyTask(p, samples, tk, cache, 2, undefined, { blocks: BLOCK_SETS.BLOCK_4.slice(0, 3), weight: 1 }), /the pointer loss names 3 blocks but PolicyConfig.pointer is \{"blocks":4,"head":8\}/);
+    const withPtr = policyTask(p, samples, tk, cache, 2, undefined, { blocks: BLOCK_SETS.BLOCK_4, weight: 2 });
+    const without = policyTask(p, samples, tk, cache, 2);
+    const a = withPtr.nextBatch(new Rng(3), 0);
+    const b = without.nextBatch(new Rng(3), 0);
+    assert.deepEqual(Array.from(a.t.dataSync()), [1, 1]);
+    const order = a.pointer!.block[0] === 1 ? [0, 1] : [1, 0]; // which text each row drew
+    assert.deepEqual([a.pointer!.block[order[0]], a.pointer!.block[order[1]]], [1, 2]);
+    const pre = p.prefix(a.inp);
+    const ce = maskedCrossEntropy(pre.pointer!.blockLogits, a.pointer!.block).add(maskedCrossEntropy(pre.pointer!.targetLogits, a.pointer!.target)).dataSync()[0];
+    const diff = withPtr.loss(a).dataSync()[0] - without.loss(b).dataSync()[0];
+    assert.ok(Math.abs(diff - 2 * ce) < 1e-4, `loss difference ${diff}, 2 × cross-entropies ${2 * ce}`);
+    assert.throws(() => new Policy({ ...pcfg, prediction: 'velocity' }, 0), /PolicyConfig.regression needs prediction "action" \(got "velocity"\)/);
+    withPtr.disposeBatch!(a);
     without.disposeBatch!(b);
     p.dispose();
   });
