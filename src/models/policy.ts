@@ -66,7 +66,7 @@ export interface PolicyConfig {
    * Object-centric goal conditioning (needs keypoints, with keypoint k on block k): from the pooled sub-task text the
    * policy chooses which keypoint is the moved block and what its target is — one of the board's locations, another
    * block, or another block plus a block-relative offset — reads that goal's point off the keypoints, and adds the
-   * geometry (block − effector, goal − block, goal − effector, in board units) to every action token. The choice is
+   * geometry (block − effector, goal − block, goal − effector, in the top-down image frame) to every action token. The choice is
    * trained against the parse of the policy's own instruction (experiments/tasks.ts policyTask). `blocks`: how many
    * of the keypoints are blocks (the rest are free). `head` (a width): beside the expert, a 3-layer SiLU MLP from the
    * geometry, the noisy chunk x_t and t to the expert's output, added to it — the state-MLP path that clones the
