@@ -21,7 +21,8 @@ import { env, probeData } from './probe-data';
 import { sceneBoards, sceneQA, regionOf } from '../../src/sim/scenes';
 import * as tf from '@tensorflow/tfjs';
 import { evaluationQuestions, sceneDescriptionAccuracy } from '../../src/eval/scene-description';
-import { BLOCK_SETS } from '../../src/sim/constants';
+import { BLOCK_SETS, COLOR_RGB } from '../../src/sim/constants';
+const BOARD = { x0: 0.35 - 0.2286, x1: 0.35 + 0.2286, y0: -0.3048, y1: 0.3048 }; // sim/render.ts's top-down frame
 
 (async () => {
   await initBackend();
@@ -96,6 +97,34 @@ import { BLOCK_SETS } from '../../src/sim/constants';
   const SS = +env('SSTEPS', '0');
   if (SS > 0) {
     const task = plannerSftTask(pl, samples.hierarchical.train, tok, cache, 32, samples.hierarchical.val.slice(0, 128));
+    if (env('OBJ', '')) {
+      // OBJ=1: the image tokens are replaced by one token per block from colour segmentation of the image (identity
+      // one-hot, centroid, region one-hot): what a perfect object-centric front-end would hand the decoder.
+      const names = ['top_left', 'top', 'top_right', 'center_left', 'center', 'center_right', 'bottom_left', 'bottom', 'bottom_right'];
+      const cols = BLOCK_SETS.BLOCK_4.map((b) => COLOR_RGB[b.color]);
+      const F = 15;
+      const proj = pl.ps.create('cheat.proj', [F, cfg.width], { kind: 'normal', std: 1 / Math.sqrt(F) });
+      const N = pl.prefixTokens;
+      (pl as any).imageTokens = (images: tf.Tensor4D) => {
+        const [B, S] = images.shape;
+        const px = images.dataSync();
+        const f = new Float32Array(B * N * F);
+        for (let i = 0; i < B; i++) for (let k = 0; k < 4; k++) {
+          let sr = 0, sc = 0, n = 0;
+          for (let r = 0; r < S; r++) for (let c = 0; c < S; c++) {
+            const o = ((i * S + r) * S + c) * 3;
+            const d = Math.abs(px[o] * 255 - cols[k][0]) + Math.abs(px[o + 1] * 255 - cols[k][1]) + Math.abs(px[o + 2] * 255 - cols[k][2]);
+            if (d < 90) { sr += r; sc += c; n++; }
+          }
+          const u = n ? (2 * (sr / n + 0.5)) / S - 1 : 0, v = n ? (2 * (sc / n + 0.5)) / S - 1 : 0;
+          const x = BOARD.x0 + ((u + 1) / 2) * (BOARD.x1 - BOARD.x0), y = BOARD.y0 + ((v + 1) / 2) * (BOARD.y1 - BOARD.y0);
+          const o = (i * N + k) * F;
+          f[o + k] = 1; f[o + 4] = u * 2; f[o + 5] = v * 2;
+          if (!process.env.NOREG) f[o + 6 + names.indexOf(regionOf([x, y]))] = 1;
+        }
+        return tf.tensor3d(f, [B, N, F]).reshape([B * N, F]).matMul(proj).reshape([B, N, cfg.width]);
+      };
+    }
     const v = task.validate!;
     task.validate = async () => { const r = await v(); console.log('sft', ((Date.now() - t0) / 1000).toFixed(0) + 's', JSON.stringify(r)); return r; };
     await train(task, tc(SS, +env('SLR', '1e-3'), +env('VE', '100')));

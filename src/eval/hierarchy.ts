@@ -12,7 +12,9 @@
  *      a function of the board alone, so the plan follows whatever the executor did)?
  *
  * The planner and executor are plain functions so that the loop can be tested with scripted ones (a planner that
- * says the ground truth, one that says nonsense) and so that any model can be plugged in.
+ * says the ground truth, one that says nonsense) and so that any model can be plugged in. Each episode is a generator
+ * that yields the model calls it waits on, so `runHierarchyBatched` can run all episodes in lockstep and answer their
+ * calls in one batch per model: at batch 1 a small model's forward pass is mostly per-operation overhead.
  */
 import * as tf from '@tensorflow/tfjs';
 import { encodeJpeg } from '../data/image';
@@ -31,7 +33,7 @@ import { findBlock, resetWorld, stepWorld, type WorldState } from '../sim/world'
 import { parseSubTask, type ParsedSubTask } from '../text/subtask-parser';
 import type { Tokenizer } from '../text/tokenizer';
 import { Rng } from '../util/rng';
-import { executeSubTask } from './rollout';
+import { executeSubTask, policyAct, subTaskProgram, type ActRequest } from './rollout';
 
 /** Writes the next sub-task for a board image (JPEG, as stored in the dataset) and a high-level instruction. */
 export type PlannerFn = (imageJpeg: Uint8Array, highLevel: string, world: WorldState, groundTruth: string) => string;
@@ -130,8 +132,30 @@ export function taskFromParsed(p: ParsedSubTask | null, text: string, s: WorldSt
   }
 }
 
-/** Runs one held-out long-horizon episode closed-loop. */
-export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: number, o: HierarchyOptions, keepFrames = false): HierarchyEpisode {
+/** What an episode asks the planner: the board's image and the goal (and, for scripted planners, the truth). */
+export interface PlanRequest {
+  imageJpeg: Uint8Array;
+  highLevel: string;
+  world: WorldState;
+  groundTruth: string;
+}
+
+/** Writes the next sub-task for many episodes at once (one batch of the planner). */
+export type BatchedPlannerFn = (requests: PlanRequest[]) => string[];
+
+/** A sub-task's execution as a program: it yields the policy calls it needs (none for the oracle), returns its steps. */
+export type ExecutorProgram = (world: WorldState, text: string, task: Task | null, steps: number, rng: Rng) => Generator<ActRequest, number, number[][]>;
+
+/** An executor for the lockstep loop: its program, and the batched model call that answers the program's requests. */
+export interface BatchedExecutor {
+  program: ExecutorProgram;
+  act?: (requests: ActRequest[]) => number[][][];
+}
+
+type EpisodeYield = { plan: PlanRequest } | { act: ActRequest };
+
+/** One held-out long-horizon episode as a program that yields each model call it waits on. */
+function* episodeProgram(program: ExecutorProgram, seed: number, o: HierarchyOptions, keepFrames: boolean): Generator<EpisodeYield, HierarchyEpisode, string | number[][]> {
   const rng = new Rng(seed);
   const specs: BlockSpec[] = blockSet(o.blocks);
   const goal = rng.choice(applicableGoals(specs, o.goals));
@@ -148,12 +172,16 @@ export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: 
     const gtText = instructionFor(gt.task, world, rng, true);
     const image = snapshot();
     if (keepFrames) frames.push(image);
-    const text = plan(image, goal.instruction, world, gtText);
+    const text = (yield { plan: { imageJpeg: image, highLevel: goal.instruction, world, groundTruth: gtText } }) as string;
     const parsed = parseSubTask(text, specs);
     const gtParsed = parseSubTask(gtText, specs);
     const task = taskFromParsed(parsed, text, world);
     const alreadySatisfied = task !== null && isSuccess(task, world);
-    const steps = execute(world, text, task, o.stepsPerSubtask, rng);
+    // Forward the executor's policy calls out of this episode and their chunks back in.
+    const exec = program(world, text, task, o.stepsPerSubtask, rng);
+    let r = exec.next();
+    while (!r.done) r = exec.next((yield { act: r.value }) as number[][]);
+    const steps = r.value;
     records.push({
       planned: text,
       groundTruth: gtText,
@@ -168,6 +196,54 @@ export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: 
   return { seed, goal: goal.name, highLevel: goal.instruction, subTasks: records, success: goalPlan.isSuccess(world), ...(keepFrames ? { frames } : {}) };
 }
 
+/** A plain executor as a program that never yields. */
+export const inlineProgram = (execute: ExecutorFn): ExecutorProgram =>
+  // eslint-disable-next-line require-yield
+  function* (world, text, task, steps, rng) {
+    return execute(world, text, task, steps, rng);
+  };
+
+/**
+ * Runs the episodes in lockstep: every episode advances until it waits on a model, then all waiting episodes' plan
+ * requests go to the planner as one batch and all act requests to the policy as one batch. Each episode keeps its own
+ * random stream, so an episode's course is the one it has alone, up to the rounding of batched products.
+ * `onEpisode` is called as episodes finish (in that order, with their index).
+ */
+export function runHierarchyBatched(plan: BatchedPlannerFn, executor: BatchedExecutor, o: HierarchyOptions, onEpisode?: (i: number, e: HierarchyEpisode) => void): HierarchyEpisode[] {
+  const out: HierarchyEpisode[] = new Array(o.episodes);
+  const live = Array.from({ length: o.episodes }, (_, i) => ({ i, gen: episodeProgram(executor.program, episodeSeed(o.seed, i), o, i < (o.keepFrames ?? 0)) }));
+  let pending = live.map((e) => ({ ...e, r: e.gen.next() }));
+  while (pending.length) {
+    const waiting: typeof pending = [];
+    for (const e of pending) {
+      if (e.r.done) {
+        out[e.i] = e.r.value;
+        onEpisode?.(e.i, e.r.value);
+      } else waiting.push(e);
+    }
+    const plans = waiting.filter((e) => 'plan' in (e.r.value as EpisodeYield));
+    const acts = waiting.filter((e) => 'act' in (e.r.value as EpisodeYield));
+    const texts = plans.length ? plan(plans.map((e) => (e.r.value as { plan: PlanRequest }).plan)) : [];
+    if (acts.length && !executor.act) throw new Error('runHierarchyBatched: the executor program asked for a policy call, but the executor has no act()');
+    const chunks = acts.length ? executor.act!(acts.map((e) => (e.r.value as { act: ActRequest }).act)) : [];
+    pending = [...plans.map((e, k) => ({ ...e, r: e.gen.next(texts[k]) })), ...acts.map((e, k) => ({ ...e, r: e.gen.next(chunks[k]) }))];
+  }
+  return out;
+}
+
+/** Runs one held-out long-horizon episode closed-loop. */
+export function runHierarchyEpisode(plan: PlannerFn, execute: ExecutorFn, seed: number, o: HierarchyOptions, keepFrames = false): HierarchyEpisode {
+  const gen = episodeProgram(inlineProgram(execute), seed, o, keepFrames);
+  let r = gen.next();
+  while (!r.done) {
+    const y = r.value as EpisodeYield;
+    if (!('plan' in y)) throw new Error('runHierarchyEpisode: an inline executor asked for a policy call');
+    r = gen.next(plan(y.plan.imageJpeg, y.plan.highLevel, y.plan.world, y.plan.groundTruth));
+  }
+  return r.value;
+}
+
+/** Runs the episodes one after another with plain planner and executor functions (scripted ones, probes). */
 export function runHierarchy(plan: PlannerFn, execute: ExecutorFn, o: HierarchyOptions, onEpisode?: (i: number, e: HierarchyEpisode) => void): HierarchyEpisode[] {
   const out: HierarchyEpisode[] = [];
   for (let i = 0; i < o.episodes; i++) {
@@ -194,15 +270,24 @@ export function hierarchyMetrics(episodes: HierarchyEpisode[]): HierarchyMetrics
 
 // ------------------------------------------------------------------ planners and executors
 
-/** The trained planner, greedy. */
-export function modelPlanner(planner: Planner, tok: Tokenizer, cache: ImageCache): PlannerFn {
-  return (imageJpeg, highLevel) => {
-    const inp = plannerInputs(cache, tok, [{ imageJpeg, highLevel }], planner.config.maxPrompt);
+/** The trained planner, greedy, on a batch of requests (left-padded prompts share one layout). */
+export function batchedModelPlanner(planner: Planner, tok: Tokenizer, cache: ImageCache): BatchedPlannerFn {
+  return (requests) => {
+    const inp = plannerInputs(cache, tok, requests.map((r) => ({ imageJpeg: r.imageJpeg, highLevel: r.highLevel })), planner.config.maxPrompt);
     const ids = planner.generate(inp, { maxNew: planner.config.maxCompletion - 1, temperature: 0 });
     tf.dispose([inp.images ?? [], inp.promptIds, inp.promptMask].flat());
-    return tok.decode(ids[0]);
+    return ids.map((x) => tok.decode(x));
   };
 }
+
+/** The trained planner, greedy, one request at a time. */
+export function modelPlanner(planner: Planner, tok: Tokenizer, cache: ImageCache): PlannerFn {
+  const batched = batchedModelPlanner(planner, tok, cache);
+  return (imageJpeg, highLevel, world, groundTruth) => batched([{ imageJpeg, highLevel, world, groundTruth }])[0];
+}
+
+/** A plain planner function as a batched one (scripted planners: the ground truth, nonsense). */
+export const batchedPlanner = (plan: PlannerFn): BatchedPlannerFn => (requests) => requests.map((r) => plan(r.imageJpeg, r.highLevel, r.world, r.groundTruth));
 
 /** Says the ground-truth next sub-task: the upper bound a planner can reach with a given executor. */
 export const groundTruthPlanner: PlannerFn = (_image, _highLevel, _world, groundTruth) => groundTruth;
@@ -210,6 +295,16 @@ export const groundTruthPlanner: PlannerFn = (_image, _highLevel, _world, ground
 /** The learned policy executes the sub-task text (until the named task succeeds, when it names one we can test). */
 export function policyExecutor(policy: Policy, tok: Tokenizer, cache: ImageCache): ExecutorFn {
   return (world, text, task, steps, rng) => executeSubTask(policy, tok, cache, world, task, text, steps, rng).steps;
+}
+
+/** The learned policy for the lockstep loop: each episode's sub-task program, and one policy batch for their calls. */
+export function batchedPolicyExecutor(policy: Policy, tok: Tokenizer, cache: ImageCache): BatchedExecutor {
+  return {
+    program: function* (world, text, task, steps, rng) {
+      return (yield* subTaskProgram(policy.config, cache.size, world, task, text, steps, rng)).steps;
+    },
+    act: policyAct(policy, tok, cache.size),
+  };
 }
 
 /** The scripted oracle pushes the task the text names; text naming no testable task leaves the board as it is. */
@@ -223,3 +318,6 @@ export const oracleExecutor: ExecutorFn = (world, _text, task, steps, rng) => {
   }
   return t;
 };
+
+/** The oracle for the lockstep loop (it needs no model). */
+export const batchedOracleExecutor: BatchedExecutor = { program: inlineProgram(oracleExecutor) };

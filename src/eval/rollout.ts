@@ -1,11 +1,12 @@
 /**
  * Closed-loop execution of the policy in the simulator: render the board at the model's resolution, sample an action
- * chunk, execute it, repeat, until the task's success test passes or the step budget runs out.
+ * chunk, execute it, repeat, until the task's success test passes or the step budget runs out. The loop is a program
+ * that yields its policy calls, so that many episodes can share one batched call (eval/hierarchy.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageCache } from '../data/samples';
 import { textBatch } from '../models/inputs';
-import type { Policy } from '../models/policy';
+import type { Policy, PolicyConfig } from '../models/policy';
 import { blockSet, type BlockSetKey } from '../sim/constants';
 import { decodeJpeg, encodeJpeg } from '../data/image';
 import { DEFAULT_EPISODE } from '../sim/episode';
@@ -32,35 +33,67 @@ export function observeBoard(world: WorldState, size: number): Uint8Array {
   return decodeJpeg(encodeJpeg({ height: size, width: size, data: raw }, DEFAULT_EPISODE.jpegQuality), 'closed-loop frame').data;
 }
 
+/** One policy call a sub-task program waits on: the observed board (RGB bytes), the sub-task, the effector. */
+export interface ActRequest {
+  image: Uint8Array;
+  text: string;
+  state: [number, number];
+  /** The episode's own stream: the policy's noise for this row comes from it. */
+  rng: Rng;
+}
+
 /**
- * Runs the policy on `instruction` from board `world` for up to `steps` steps, stopping early once `task` succeeds;
- * returns whether it did. With no task (text that names nothing testable) the policy runs the whole budget.
+ * The closed loop of one sub-task as a program: observe the board, yield a policy call, execute the first
+ * `executeSteps` actions of the chunk it gets back, repeat, until the task's success test passes or the step budget
+ * runs out. With no task (text that names nothing testable) it runs the whole budget.
  */
-export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache, world: WorldState, task: Task | null, instruction: string, steps: number, rng: Rng, frames?: Uint8Array[]): { success: boolean; steps: number } {
+export function* subTaskProgram(config: PolicyConfig, size: number, world: WorldState, task: Task | null, instruction: string, steps: number, rng: Rng, frames?: Uint8Array[]): Generator<ActRequest, { success: boolean; steps: number }, number[][]> {
   const done = () => task !== null && isSuccess(task, world);
-  const S = cache.size;
-  const text = textBatch(tok, [instruction], policy.config.maxText);
   let t = 0;
   while (t < steps && !done()) {
-    const img = observeBoard(world, S);
-    if (frames && t % 4 === 0) frames.push(img);
-    const chunk = tf.tidy(() => {
-      const inputs = {
-        images: tf.tensor4d(Float32Array.from(img, (v) => v / 255), [1, S, S, 3]),
-        textIds: text.ids,
-        textMask: text.mask,
-        state: tf.tensor2d([world.effector[0], world.effector[1]], [1, 2]),
-      };
-      return policy.sampleActions(inputs, rng).arraySync()[0] as number[][];
-    });
-    for (const a of chunk.slice(0, policy.config.executeSteps ?? chunk.length)) {
+    const image = observeBoard(world, size);
+    if (frames && t % 4 === 0) frames.push(image);
+    const chunk = yield { image, text: instruction, state: [world.effector[0], world.effector[1]], rng };
+    for (const a of chunk.slice(0, config.executeSteps ?? chunk.length)) {
       if (t >= steps || done()) break;
       stepWorld(world, [a[0], a[1]]);
       t++;
     }
   }
-  tf.dispose([text.ids, text.mask]);
   return { success: done(), steps: t };
+}
+
+/** The policy on a batch of calls: one forward pass, row b's noise from request b's stream. */
+export function policyAct(policy: Policy, tok: Tokenizer, size: number): (requests: ActRequest[]) => number[][][] {
+  return (requests) => {
+    const B = requests.length;
+    const text = textBatch(tok, requests.map((r) => r.text), policy.config.maxText);
+    const pixels = new Float32Array(B * size * size * 3);
+    requests.forEach((r, b) => pixels.set(Float32Array.from(r.image, (v) => v / 255), b * size * size * 3));
+    const chunks = tf.tidy(() => {
+      const inputs = {
+        images: tf.tensor4d(pixels, [B, size, size, 3]),
+        textIds: text.ids,
+        textMask: text.mask,
+        state: tf.tensor2d(requests.flatMap((r) => r.state), [B, 2]),
+      };
+      return policy.sampleActions(inputs, requests.map((r) => r.rng)).arraySync() as number[][][];
+    });
+    tf.dispose([text.ids, text.mask]);
+    return chunks;
+  };
+}
+
+/**
+ * Runs the policy on `instruction` from board `world` for up to `steps` steps, stopping early once `task` succeeds;
+ * returns whether it did (`subTaskProgram` answered one call at a time).
+ */
+export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache, world: WorldState, task: Task | null, instruction: string, steps: number, rng: Rng, frames?: Uint8Array[]): { success: boolean; steps: number } {
+  const act = policyAct(policy, tok, cache.size);
+  const program = subTaskProgram(policy.config, cache.size, world, task, instruction, steps, rng, frames);
+  let r = program.next();
+  while (!r.done) r = program.next(act([r.value])[0]);
+  return r.value;
 }
 
 export function rolloutPolicy(policy: Policy, tok: Tokenizer, cache: ImageCache, o: { seed: number; steps: number; family: Family; blocks?: BlockSetKey }): RolloutResult {

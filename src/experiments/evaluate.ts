@@ -21,8 +21,8 @@ import { DEFAULT_EPISODE } from '../sim/episode';
 import { sceneBoards, type SceneBoard } from '../sim/scenes';
 import { PERTURBATIONS, groundingRetrieval, type GroundingRetrievalRow } from '../eval/grounding-retrieval';
 import {
-  groundTruthPlanner, hierarchyMetrics, modelPlanner, oracleExecutor, policyExecutor, runHierarchy,
-  type ExecutorFn, type HierarchyEpisode, type HierarchyMetrics, type PlannerFn,
+  batchedModelPlanner, batchedOracleExecutor, batchedPlanner, batchedPolicyExecutor, groundTruthPlanner, hierarchyMetrics, runHierarchyBatched,
+  type BatchedExecutor, type BatchedPlannerFn, type HierarchyEpisode, type HierarchyMetrics,
 } from '../eval/hierarchy';
 import type { GroundingModel } from '../models/grounding';
 import type { Planner } from '../models/planner';
@@ -103,13 +103,14 @@ function executionMetrics(executor: 'policy' | 'oracle', m: HierarchyMetrics): E
   };
 }
 
-function runExecution(ctx: EvaluationContext, name: string, plan: PlannerFn, episodesOut: EpisodeRecord[]): ExecutionMetrics {
+function runExecution(ctx: EvaluationContext, name: string, plan: BatchedPlannerFn, episodesOut: EpisodeRecord[]): ExecutionMetrics {
   const E = ctx.schedule.eval;
-  const executors: [('policy' | 'oracle'), ExecutorFn][] = [['policy', policyExecutor(ctx.policy, ctx.tok, ctx.cache)], ['oracle', oracleExecutor]];
+  const executors: [('policy' | 'oracle'), BatchedExecutor][] = [['policy', batchedPolicyExecutor(ctx.policy, ctx.tok, ctx.cache)], ['oracle', batchedOracleExecutor]];
   const out: ExecutionMetrics = {};
-  for (const [exName, execute] of executors) {
+  for (const [exName, executor] of executors) {
     const bar = progress({ label: `execute ${name} (${exName})`, total: E.rolloutEpisodes, unit: 'episodes', mode: ctx.progressMode });
-    const episodes = runHierarchy(plan, execute, {
+    // All episodes in lockstep: one planner batch and one policy batch per round (eval/hierarchy.ts).
+    const episodes = runHierarchyBatched(plan, executor, {
       episodes: E.rolloutEpisodes, seed: evaluationBoardSeed(ctx.seed), blocks: ctx.schedule.data.blocks,
       stepsPerSubtask: E.stepsPerSubtask, storedImage: ctx.schedule.data.storedImage, keepFrames: 1,
     }, (_, e) => bar.tick(1, { 'long-horizon ok': e.success ? 'yes' : 'no' }));
@@ -182,7 +183,7 @@ export function evaluateCondition(ctx: EvaluationContext, cond: Condition): Plan
   const text = evaluateGenerated(gen, ctx.groundings.action, ctx.tok, ctx.cache, blockSet(ctx.schedule.data.blocks));
   const scene = sceneRow(ctx);
   const episodes: EpisodeRecord[] = [];
-  const exec = runExecution(ctx, cond, modelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
+  const exec = runExecution(ctx, cond, batchedModelPlanner(ctx.planner, ctx.tok, ctx.cache), episodes);
   const row = { ...text, ...scene, ...exec, ...preferenceColumns(ctx.runDir, CONDITION_MODEL[cond]) };
   logMetrics(ctx.runDir, { task: 'evaluate', kind: 'eval', condition: cond, ...row });
   ctx.log(`  ${cond}: BLEU-4 ${text.bleu4.toFixed(3)}, block ${text.blockAccuracy.toFixed(3)}, semantic ${text.semanticAccuracy.toFixed(3)}, scene ${scene.sceneDescriptionAccuracy?.toFixed(3) ?? '-'}, grounding ${text.groundingScore.toFixed(3)}; ` +
@@ -194,7 +195,7 @@ export function evaluateCondition(ctx: EvaluationContext, cond: Condition): Plan
 /** The reference row: the goal plan's own next sub-task, executed by the policy and by the oracle. */
 export function evaluateGroundTruth(ctx: EvaluationContext): PlannerEvaluation {
   const episodes: EpisodeRecord[] = [];
-  const row = runExecution(ctx, GROUND_TRUTH_PLANNER, groundTruthPlanner, episodes);
+  const row = runExecution(ctx, GROUND_TRUTH_PLANNER, batchedPlanner(groundTruthPlanner), episodes);
   ctx.log(`  ${GROUND_TRUTH_PLANNER}: sub-task success ${row.policySubTaskSuccess.toFixed(2)} / ${row.oracleSubTaskSuccess.toFixed(2)}, long-horizon ${row.policyLongHorizonSuccess.toFixed(2)} / ${row.oracleLongHorizonSuccess.toFixed(2)}`);
   return { row, episodes };
 }

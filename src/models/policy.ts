@@ -299,12 +299,16 @@ export class Policy {
   }
 
   /** Samples an action chunk [B, chunk, A] in metres with N Euler steps from t = 1 (the prefix is computed once). */
-  sampleActions(inp: PolicyInputs, rng: Rng, steps = this.config.regression ? 1 : this.config.steps): tf.Tensor3D {
+  sampleActions(inp: PolicyInputs, rng: Rng | Rng[], steps = this.config.regression ? 1 : this.config.steps): tf.Tensor3D {
     return tf.tidy(() => {
       const c = this.config;
       const B = inp.images.shape[0];
+      const n = c.chunk * c.actionDim;
+      if (Array.isArray(rng) && rng.length !== B) throw new Error(`Policy.sampleActions: ${rng.length} random streams for a batch of ${B}`);
+      // One stream per row (closed-loop episodes batched together keep their own noise), or one for the batch.
+      const noise = Array.isArray(rng) ? Float32Array.from(rng.flatMap((r) => Array.from(r.normals(n)))) : rng.normals(B * n);
       const pre = this.prefix(inp);
-      let x = tf.tensor3d(rng.normals(B * c.chunk * c.actionDim), [B, c.chunk, c.actionDim]);
+      let x = tf.tensor3d(noise, [B, c.chunk, c.actionDim]);
       const dt = -1 / steps;
       for (let k = 0; k < steps; k++) {
         const t = tf.fill([B], 1 + k * dt) as tf.Tensor1D;

@@ -1,11 +1,19 @@
 import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { switchBackend } from '../../src/backend';
 import {
-  groundTruthPlanner, hierarchyMetrics, oracleExecutor, runHierarchy, runHierarchyEpisode, taskFromParsed,
+  batchedModelPlanner, batchedOracleExecutor, batchedPlanner, batchedPolicyExecutor, groundTruthPlanner, hierarchyMetrics, modelPlanner,
+  oracleExecutor, policyExecutor, runHierarchy, runHierarchyBatched, runHierarchyEpisode, taskFromParsed,
   type HierarchyEpisode, type HierarchyOptions,
 } from '../../src/eval/hierarchy';
+import { ImageCache } from '../../src/data/samples';
+import { getPreset } from '../../src/experiments/presets';
+import { Planner } from '../../src/models/planner';
+import { Policy } from '../../src/models/policy';
+import { Tokenizer } from '../../src/text/tokenizer';
 import { blockSet } from '../../src/sim/constants';
 import { decodeJpeg } from '../../src/data/image';
-import { observeBoard } from '../../src/eval/rollout';
+import { observeBoard, policyAct } from '../../src/eval/rollout';
 import { DEFAULT_EPISODE, simulateEpisode } from '../../src/sim/episode';
 import { isSuccess } from '../../src/sim/tasks';
 import { findBlock, resetWorld } from '../../src/sim/world';
@@ -104,5 +112,48 @@ describe('eval/rollout: what the policy sees in closed loop', () => {
       const stored = decodeJpeg(r.episode.steps[i].rgbJpeg).data;
       assert.deepEqual(Array.from(observeBoard(r.states![i], 16)), Array.from(stored), `step ${i}`);
     }
+  });
+});
+
+describe('eval/hierarchy: episodes in lockstep, one model batch per round', () => {
+  const T = getPreset('tiny').models;
+  const texts = ['push the red moon to the bottom left corner', 'put the blue cube above the green star', 'move the yellow pentagon to the center', 'put all the blocks in the center'];
+  const tok = Tokenizer.train(texts);
+  const cache = new ImageCache(16);
+  const O: HierarchyOptions = { ...OPTS, episodes: 4, stepsPerSubtask: 12, storedImage: [16, 16], maxSubtasks: 2 };
+  before(async () => {
+    await switchBackend('cpu');
+  });
+
+  it('with scripted planner and oracle, gives exactly the episodes of the one-at-a-time loop', () => {
+    const o = { ...OPTS, episodes: 6 };
+    assert.deepEqual(runHierarchyBatched(batchedPlanner(groundTruthPlanner), batchedOracleExecutor, o), runHierarchy(groundTruthPlanner, oracleExecutor, o));
+  });
+
+  it('batches the policy: each row is the call made alone, its noise from its own stream', () => {
+    const po = new Policy({ ...T.policy, image: 16, vocab: tok.size, maxText: 12 }, 5);
+    const act = policyAct(po, tok, 16);
+    const reqs = [0, 1, 2].map((i) => ({ image: Uint8Array.from({ length: 16 * 16 * 3 }, (_, k) => (k * (i + 3)) % 256), text: texts[i], state: [0.3 + 0.05 * i, -0.1 * i] as [number, number], rng: new Rng(10 + i) }));
+    const together = act(reqs.map((r, i) => ({ ...r, rng: new Rng(10 + i) })));
+    reqs.forEach((r, i) => {
+      const alone = act([r])[0];
+      alone.flat().forEach((v, k) => assert.ok(Math.abs(v - together[i].flat()[k]) < 1e-5, `row ${i} value ${k}: ${v} alone, ${together[i].flat()[k]} batched`));
+    });
+    assert.throws(() => po.sampleActions({ images: tf.zeros([2, 16, 16, 3]), textIds: tf.zeros([2, 12], 'int32'), textMask: tf.ones([2, 12]), state: tf.zeros([2, 2]) }, [new Rng(0)]), /1 random streams for a batch of 2/);
+    po.dispose();
+  });
+
+  it('with the learned planner and policy, gives the episodes of the one-at-a-time loop', () => {
+    const pl = new Planner({ ...T.planner, image: 16, patch: 4, imageTokens: 4, vocab: tok.size, maxPrompt: 12, maxCompletion: 8 }, 3);
+    const po = new Policy({ ...T.policy, image: 16, vocab: tok.size, maxText: 12 }, 4);
+    const strip = (eps: HierarchyEpisode[]) => eps.map((e) => ({ ...e, subTasks: e.subTasks.map((s) => ({ planned: s.planned, steps: s.steps, success: s.success })) }));
+    const seq = runHierarchy(modelPlanner(pl, tok, cache), policyExecutor(po, tok, cache), O);
+    const finished: number[] = [];
+    const lock = runHierarchyBatched(batchedModelPlanner(pl, tok, cache), batchedPolicyExecutor(po, tok, cache), O, (i) => finished.push(i));
+    assert.deepEqual(strip(lock), strip(seq));
+    assert.deepEqual([...finished].sort(), [0, 1, 2, 3]);
+    assert.ok(seq.some((e) => e.subTasks.some((s) => s.steps > 0)), 'the policy took steps');
+    pl.dispose();
+    po.dispose();
   });
 });
