@@ -21,7 +21,7 @@ import { ImageCache } from '../../src/data/samples';
 import { sceneBoards } from '../../src/sim/scenes';
 import { blockSet } from '../../src/sim/constants';
 import { DEFAULT_EPISODE } from '../../src/sim/episode';
-import { groundTruthPlanner, hierarchyMetrics, policyExecutor, runHierarchy } from '../../src/eval/hierarchy';
+import { batchedPlanner, batchedPolicyExecutor, groundTruthPlanner, hierarchyMetrics, runHierarchyBatched } from '../../src/eval/hierarchy';
 
 (async () => {
   await initBackend();
@@ -97,11 +97,11 @@ import { groundTruthPlanner, hierarchyMetrics, policyExecutor, runHierarchy } fr
     s.forEach((_, i) => { if (l[2 * i] >= 0) { nb++; hb += +(bl[i] === l[2 * i]); } if (l[2 * i + 1] >= 0) { nt++; ht += +(tl[i] === l[2 * i + 1]); } });
     console.log(`pointer on val: block accuracy ${(hb / nb).toFixed(3)} (${nb}), target accuracy ${(ht / nt).toFixed(3)} (${nt})`);
   }
-  const ex = policyExecutor(policy, tok, cache);
+  const ex = batchedPolicyExecutor(policy, tok, cache);
   for (const [name, seed, n] of [['train-boards', 0, +env('EVAL', '10')], ['held-out', 1000003, +env('HELD', '20')]] as const) {
     if (!n) continue;
     const t1 = Date.now();
-    const eps = runHierarchy(groundTruthPlanner, ex, { episodes: n, seed, blocks: 4, stepsPerSubtask: 40, storedImage: [64, 64] });
+    const eps = runHierarchyBatched(batchedPlanner(groundTruthPlanner), ex, { episodes: n, seed, blocks: 4, stepsPerSubtask: 40, storedImage: [64, 64] });
     const m = hierarchyMetrics(eps);
     console.log(`${name}: ${n} eps, sub-task success ${m.subTaskSuccess.toFixed(3)} (${m.subTasks} sub-tasks), long-horizon ${m.longHorizonSuccess.toFixed(3)} [${((Date.now() - t1) / 1000).toFixed(0)} s]`);
   }

@@ -75,7 +75,7 @@ export interface SimpoSchedule {
 export interface EvalSchedule {
   /** Held-out samples evaluated per condition. */
   samples: number;
-  /** Closed-loop long-horizon episodes in the simulator per condition. */
+  /** Closed-loop long-horizon episodes in the simulator per condition and executor (run in lockstep, one model batch per round). */
   rolloutEpisodes: number;
   /** Maximum policy steps per sub-task in closed loop. */
   stepsPerSubtask: number;
@@ -115,7 +115,7 @@ export const SCHEDULES: Record<PresetName, ExperimentSchedule> = {
     plannerPretrain: { ...stageDefaults, steps: 200, batchSize: 32, peakLr: 2e-3, finalLr: 1e-4, warmupSteps: 20, sceneShare: 0.75, sceneBoards: 3000, detectionWeight: 0 },
     plannerSft: { ...stageDefaults, steps: 300, batchSize: 32, peakLr: 1e-3, finalLr: 5e-5, warmupSteps: 20 },
     simpo: { iterations: 3, candidates: 6, temperature: 1.0, topP: 0.95, beta: 2.0, gammaBetaRatio: 0.5, minMargin: 0.02, stepsPerIteration: 40, batchSize: 16, peakLr: 3e-4, samplesPerIteration: 96, sftWeight: 0, rejectInvalid: false },
-    eval: { samples: 150, rolloutEpisodes: 20, stepsPerSubtask: 40, qualitative: 6, sceneBoards: 150 },
+    eval: { samples: 150, rolloutEpisodes: 40, stepsPerSubtask: 40, qualitative: 6, sceneBoards: 150 },
   },
   paper: {
     data: { episodes: 8000, blocks: 8, imageSize: 224, storedImage: [360, 640], trajectoryLength: 64, valFraction: 0.05, testFraction: 0.05 },
