@@ -180,8 +180,9 @@ function* episodeProgram(program: ExecutorProgram, seed: number, o: HierarchyOpt
     // Forward the executor's policy calls out of this episode and their chunks back in.
     const exec = program(world, text, task, o.stepsPerSubtask, rng);
     let r = exec.next();
-    while (!r.done) r = exec.next((yield { act: r.value }) as number[][]);
-    const steps = r.value;
+    // (Casts, not narrowing: tslab's TypeScript does not narrow an iterator result reassigned in the loop.)
+    while (!r.done) r = exec.next((yield { act: r.value as ActRequest }) as number[][]);
+    const steps = r.value as number;
     records.push({
       planned: text,
       groundTruth: gtText,

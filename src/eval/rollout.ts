@@ -92,8 +92,8 @@ export function executeSubTask(policy: Policy, tok: Tokenizer, cache: ImageCache
   const act = policyAct(policy, tok, cache.size);
   const program = subTaskProgram(policy.config, cache.size, world, task, instruction, steps, rng, frames);
   let r = program.next();
-  while (!r.done) r = program.next(act([r.value])[0]);
-  return r.value;
+  while (!r.done) r = program.next(act([r.value as ActRequest])[0]);
+  return r.value as { success: boolean; steps: number };
 }
 
 export function rolloutPolicy(policy: Policy, tok: Tokenizer, cache: ImageCache, o: { seed: number; steps: number; family: Family; blocks?: BlockSetKey }): RolloutResult {
